@@ -1,0 +1,1 @@
+"""Sans-I/O E2 codecs: E2AP, E2SM-KPM, E2SM-RC (bytes <-> frozen, validated dataclasses)."""

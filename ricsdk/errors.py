@@ -1,0 +1,159 @@
+"""Every error ricsdk raises, in one place.
+
+The hierarchy says who is at fault, so callers can react without parsing messages::
+
+    RicSdkError
+    ├── LocalProtocolError        we (the caller) asked for something illegal
+    │   └── E2ValueError          an E2 value built with a field out of range, a wrong type, ...
+    ├── RemoteProtocolError       a peer sent bytes that break the protocol
+    │   ├── E2DecodeError         malformed E2AP / E2SM bytes (carries the bytes, bit position, field path)
+    │   ├── RmrFrameError         malformed RMR frame or header
+    │   └── A1PayloadError        malformed or schema-violating A1 policy JSON
+    ├── ConfigError               bad configuration: manifests, route tables, CLI arguments, files
+    ├── ModelError                a model artifact refused: digest, shape, signature, onnxruntime failure
+    ├── TransportError            a transport could not move a message
+    │   └── NoEndpointError       no route for (mtype, sub_id)
+    └── LineageError              lineage spool or chain problems
+        └── ChainIntegrityError   a hash chain gap, fork, reorder or edit
+
+Low-level exceptions (``struct.error``, ``IndexError``, ``UnicodeDecodeError``, ``grpc.RpcError`` ...) are
+translated at the boundary with ``raise ... from``, so nothing else escapes a public API.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "A1PayloadError",
+    "ChainIntegrityError",
+    "ConfigError",
+    "E2DecodeError",
+    "E2ValueError",
+    "LineageError",
+    "LocalProtocolError",
+    "ModelError",
+    "NoEndpointError",
+    "RemoteProtocolError",
+    "RicSdkError",
+    "RmrFrameError",
+    "TransportError",
+]
+
+
+class RicSdkError(Exception):
+    """Root of every error raised by ricsdk."""
+
+
+class LocalProtocolError(RicSdkError):
+    """The caller asked for something the protocol does not allow (our fault, not the peer's)."""
+
+
+class RemoteProtocolError(RicSdkError):
+    """A peer sent something that violates the protocol (the peer's fault)."""
+
+
+class E2ValueError(LocalProtocolError, ValueError):
+    """An E2 value was built with an invalid field.
+
+    ``field`` names the offending field (dotted path), ``value`` is what was given.
+    """
+
+    def __init__(self, message: str, *, field: str = "", value: object = None) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class E2DecodeError(RemoteProtocolError):
+    """E2AP or E2SM bytes that cannot be decoded.
+
+    ``data`` holds the offending bytes (the whole buffer being decoded), ``bit_position`` where decoding
+    stopped, and ``path`` the field path from the outermost type inwards (``RICindication.protocolIEs[5]``).
+    """
+
+    def __init__(self, message: str, *, data: bytes = b"", bit_position: int = -1, path: str = "") -> None:
+        self.reason = message
+        self.data = bytes(data)
+        self.bit_position = bit_position
+        self._path: list[str] = [path] if path else []
+        super().__init__(message)
+
+    @property
+    def path(self) -> str:
+        return ".".join(reversed(self._path))
+
+    def add_context(self, part: str) -> None:
+        """Prepend a field name to the path (called while the error unwinds, outermost last)."""
+        self._path.append(part)
+
+    def __str__(self) -> str:
+        where = f" at bit {self.bit_position}" if self.bit_position >= 0 else ""
+        field = f" in {self.path}" if self._path else ""
+        preview = self.data[:64].hex()
+        more = "..." if len(self.data) > 64 else ""
+        return f"{self.reason}{field}{where} (data {len(self.data)} bytes: {preview}{more})"
+
+
+class RmrFrameError(RemoteProtocolError):
+    """A malformed RMR frame (transport header, message header or lengths)."""
+
+    def __init__(self, message: str, *, data: bytes = b"") -> None:
+        self.data = bytes(data[:512])
+        super().__init__(message)
+
+
+class A1PayloadError(RemoteProtocolError):
+    """A1 policy JSON that is malformed or does not validate against its policy type schema."""
+
+    def __init__(self, message: str, *, payload: object = None) -> None:
+        self.payload = payload
+        super().__init__(message)
+
+
+class ConfigError(RicSdkError):
+    """Invalid configuration: a manifest, a route table, a config file or a CLI argument.
+
+    ``source`` names the file, variable or argument, ``field`` the offending entry when known.
+    """
+
+    def __init__(self, message: str, *, source: str = "", field: str = "") -> None:
+        self.source = source
+        self.field = field
+        where = ":".join(p for p in (source, field) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ModelError(RicSdkError):
+    """A model artifact that cannot be loaded or served (digest, shape, signature, runtime failure)."""
+
+    def __init__(self, message: str, *, model: str = "") -> None:
+        self.model = model
+        super().__init__(f"model {model}: {message}" if model else message)
+
+
+class TransportError(RicSdkError):
+    """A transport could not deliver or receive a message."""
+
+
+class NoEndpointError(TransportError):
+    """No route for a message: no entry for (mtype, sub_id) nor for (mtype, -1)."""
+
+    def __init__(self, mtype: int, sub_id: int) -> None:
+        self.mtype = mtype
+        self.sub_id = sub_id
+        super().__init__(f"no endpoint for mtype {mtype} sub_id {sub_id}")
+
+
+class LineageError(RicSdkError):
+    """A lineage spool, record or reporter problem."""
+
+
+class ChainIntegrityError(LineageError):
+    """The lineage hash chain is broken: a gap, a fork, a reorder or an edited record.
+
+    ``instance`` and ``sequence`` name the first record where verification failed.
+    """
+
+    def __init__(self, message: str, *, instance: str = "", sequence: int = -1) -> None:
+        self.instance = instance
+        self.sequence = sequence
+        super().__init__(message)
