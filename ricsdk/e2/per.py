@@ -28,11 +28,14 @@ The module is sans-I/O and has no state beyond the two cursor objects.
 from __future__ import annotations
 
 import math
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 from ricsdk.errors import E2DecodeError, E2ValueError
 
-__all__ = ["PerDecoder", "PerEncoder", "PRINTABLE", "bits_for_range"]
+__all__ = ["PRINTABLE", "PerDecoder", "PerEncoder", "bits_for_range", "decode_complete", "encode_complete"]
+
+T = TypeVar("T")
 
 _16K: Final = 16384
 _64K: Final = 65536
@@ -700,3 +703,39 @@ def decode_real_contents(raw: bytes) -> float:
         return float(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValueError(f"bad decimal REAL {raw[1:]!r}") from exc
+
+
+# -- top-level entry points ------------------------------------------------------------------------------
+
+
+def decode_complete(fn: Callable[[PerDecoder], T], data: bytes, what: str) -> T:
+    """Decode one complete APER encoding of a type with ``fn``.
+
+    Every failure leaves as :class:`E2DecodeError` naming ``what`` (the ASN.1 type); whole octets left over
+    after the value are an error too (up to seven padding bits are not).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise E2DecodeError(f"{what}: expected bytes, got {type(data).__name__}")
+    raw = bytes(data)
+    dec = PerDecoder(raw)
+    try:
+        value = fn(dec)
+    except E2DecodeError as exc:
+        exc.add_context(what)
+        raise
+    except (E2ValueError, ValueError, IndexError, OverflowError, UnicodeDecodeError, RecursionError) as exc:
+        raise E2DecodeError(
+            f"{what}: {type(exc).__name__}: {exc}", data=raw, bit_position=dec.pos
+        ) from exc
+    if dec.end - dec.pos >= 8:
+        raise E2DecodeError(
+            f"{what}: {(dec.end - dec.pos) >> 3} trailing octets after the value", data=raw, bit_position=dec.pos
+        )
+    return value
+
+
+def encode_complete(fn: Callable[[PerEncoder, T], None], value: T) -> bytes:
+    """Encode ``value`` with ``fn`` into one complete APER encoding (at least one octet)."""
+    enc = PerEncoder()
+    fn(enc, value)
+    return enc.to_bytes()
