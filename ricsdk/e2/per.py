@@ -29,11 +29,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from ricsdk.errors import E2DecodeError, E2ValueError
 
-__all__ = ["PRINTABLE", "PerDecoder", "PerEncoder", "bits_for_range", "decode_complete", "encode_complete"]
+__all__ = [
+    "PRINTABLE",
+    "BitString",
+    "PerDecoder",
+    "PerEncoder",
+    "bits_for_range",
+    "decode_complete",
+    "encode_complete",
+]
 
 T = TypeVar("T")
 
@@ -42,6 +51,23 @@ _64K: Final = 65536
 
 #: The PrintableString alphabet (X.680 41.4).
 PRINTABLE: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
+
+
+@dataclass(frozen=True, slots=True)
+class BitString:
+    """An ASN.1 BIT STRING value: ``length`` bits, the first bit being the top bit of ``value``.
+
+    Shared by every E2 codec (E2AP node ids, E2SM cell identities, RC BitS values).
+    """
+
+    value: int
+    length: int
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            raise E2ValueError("negative length", field="length", value=self.length)
+        if self.value < 0 or self.value >> self.length:
+            raise E2ValueError(f"value does not fit in {self.length} bits", field="value", value=self.value)
 
 
 def bits_for_range(r: int) -> int:
