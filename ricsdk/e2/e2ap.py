@@ -605,9 +605,7 @@ class ComponentConfigAddition:
     def __post_init__(self) -> None:
         _check_bytes(self.request_part, "request_part")
         _check_bytes(self.response_part, "response_part")
-        _check(
-            isinstance(self.component_id, _COMPONENT_TYPES), "component_id", self.component_id, "unknown component"
-        )
+        _check(isinstance(self.component_id, _COMPONENT_TYPES), "component_id", self.component_id, "unknown component")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1845,8 +1843,15 @@ _IE_TABLES: Final[dict[type[Any], tuple[_IeSpec, ...]]] = {
         _FUNC_ID,
         _ie(15, 0, "action_id", _enc_u8, _dec_u8, True, "RICactionID"),
         _ie(27, 0, "sn", _enc_u16, _dec_u16, False, "RICindicationSN"),
-        _ie(28, 0, "indication_type", lambda v: _enc_enum_ext(int(v), 2), _dec_indication_type, True,
-            "RICindicationType"),
+        _ie(
+            28,
+            0,
+            "indication_type",
+            lambda v: _enc_enum_ext(int(v), 2),
+            _dec_indication_type,
+            True,
+            "RICindicationType",
+        ),
         _ie(25, 0, "header", _enc_octets, _dec_octets, True, "RICindicationHeader"),
         _ie(26, 0, "message", _enc_octets, _dec_octets, True, "RICindicationMessage"),
         _CALL_PROC,
@@ -1857,8 +1862,7 @@ _IE_TABLES: Final[dict[type[Any], tuple[_IeSpec, ...]]] = {
         _CALL_PROC,
         _ie(22, 0, "header", _enc_octets, _dec_octets, True, "RICcontrolHeader"),
         _ie(23, 0, "message", _enc_octets, _dec_octets, True, "RICcontrolMessage"),
-        _ie(21, 0, "ack_request", lambda v: _enc_enum_ext(int(v), 2), _dec_ack_request, False,
-            "RICcontrolAckRequest"),
+        _ie(21, 0, "ack_request", lambda v: _enc_enum_ext(int(v), 2), _dec_ack_request, False, "RICcontrolAckRequest"),
     ),
     RicControlAcknowledge: (_REQ_ID, _FUNC_ID, _CALL_PROC, _CONTROL_OUTCOME),
     RicControlFailure: (
@@ -1900,16 +1904,30 @@ _IE_TABLES: Final[dict[type[Any], tuple[_IeSpec, ...]]] = {
         _TRANS_ID,
         _ie(3, 0, "global_e2node_id", _enc_global_e2node, _dec_global_e2node, True, "GlobalE2node-ID"),
         _ie(10, 0, "ran_functions", _enc_ran_functions, _dec_ran_functions, True, "RANfunctionsAdded"),
-        _ie(50, 0, "component_configs", _enc_component_additions, _dec_component_additions, True,
-            "E2nodeComponentConfigAddition"),
+        _ie(
+            50,
+            0,
+            "component_configs",
+            _enc_component_additions,
+            _dec_component_additions,
+            True,
+            "E2nodeComponentConfigAddition",
+        ),
     ),
     E2setupResponse: (
         _TRANS_ID,
         _ie(4, 0, "global_ric_id", _enc_global_ric, _dec_global_ric, True, "GlobalRIC-ID"),
         _ie(9, 0, "accepted", _enc_ran_function_ids, _dec_ran_function_ids, False, "RANfunctionsAccepted"),
         _ie(13, 0, "rejected", _enc_ran_function_causes, _dec_ran_function_causes, False, "RANfunctionsRejected"),
-        _ie(52, 0, "component_config_acks", _enc_component_acks, _dec_component_acks, True,
-            "E2nodeComponentConfigAdditionAck"),
+        _ie(
+            52,
+            0,
+            "component_config_acks",
+            _enc_component_acks,
+            _dec_component_acks,
+            True,
+            "E2nodeComponentConfigAdditionAck",
+        ),
     ),
     E2setupFailure: (
         _TRANS_ID,
@@ -1927,9 +1945,7 @@ _IE_TABLES: Final[dict[type[Any], tuple[_IeSpec, ...]]] = {
     ),
 }
 
-_BY_PROCEDURE: Final[dict[tuple[int, int], type[Any]]] = {
-    (int(cls.KIND), cls.PROCEDURE): cls for cls in MESSAGE_TYPES
-}
+_BY_PROCEDURE: Final[dict[tuple[int, int], type[Any]]] = {(int(cls.KIND), cls.PROCEDURE): cls for cls in MESSAGE_TYPES}
 _EMPTY_TUPLE_ATTRS: Final = frozenset({"not_admitted", "accepted", "rejected"})
 
 # -- the PDU frame --------------------------------------------------------------------------------------
@@ -1986,7 +2002,8 @@ def decode_e2ap(data: bytes) -> E2apMessage:
     try:
         if cls is RicIndication:
             return _decode_indication(body)
-        return _decode_generic(cls, body)
+        decoded: E2apMessage = _decode_generic(cls, body)
+        return decoded
     except E2DecodeError as exc:
         if not exc.data:
             exc.data = data
@@ -2090,9 +2107,12 @@ def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> byte
     if isinstance(msg, RicControlRequest):
         body = _encode_control_request(msg)
     else:
-        if isinstance(msg, RicSubscriptionRequest) and version < E2apVersion.V3:
-            if msg.start_time is not None or msg.end_time is not None:
-                raise E2ValueError("subscription start/end times are E2AP v3 IEs", field="start_time")
+        if (
+            isinstance(msg, RicSubscriptionRequest)
+            and version < E2apVersion.V3
+            and (msg.start_time is not None or msg.end_time is not None)
+        ):
+            raise E2ValueError("subscription start/end times are E2AP v3 IEs", field="start_time")
         ies = []
         for ie_id, crit, attr, enc, _dec, mand, _name in table:
             if attr == "_details":

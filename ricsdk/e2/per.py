@@ -568,9 +568,7 @@ class PerEncoder:
         self.buf += raw[i:]
 
     # -- strings --------------------------------------------------------------------------------------
-    def octet_string(
-        self, raw: bytes, lb: int = 0, ub: int | None = None, ext: bool = False, field: str = ""
-    ) -> None:
+    def octet_string(self, raw: bytes, lb: int = 0, ub: int | None = None, ext: bool = False, field: str = "") -> None:
         n = len(raw)
         inside = n >= lb and (ub is None or n <= ub)
         if ext:
@@ -625,9 +623,7 @@ class PerEncoder:
             self.align()
             self.put(value, nbits)
 
-    def printable_string(
-        self, s: str, lb: int = 0, ub: int | None = None, ext: bool = False, field: str = ""
-    ) -> None:
+    def printable_string(self, s: str, lb: int = 0, ub: int | None = None, ext: bool = False, field: str = "") -> None:
         try:
             raw = s.encode("ascii")
         except UnicodeEncodeError as exc:
@@ -750,9 +746,7 @@ def decode_complete(fn: Callable[[PerDecoder], T], data: bytes, what: str) -> T:
         exc.add_context(what)
         raise
     except (E2ValueError, ValueError, IndexError, OverflowError, UnicodeDecodeError, RecursionError) as exc:
-        raise E2DecodeError(
-            f"{what}: {type(exc).__name__}: {exc}", data=raw, bit_position=dec.pos
-        ) from exc
+        raise E2DecodeError(f"{what}: {type(exc).__name__}: {exc}", data=raw, bit_position=dec.pos) from exc
     if dec.end - dec.pos >= 8:
         raise E2DecodeError(
             f"{what}: {(dec.end - dec.pos) >> 3} trailing octets after the value", data=raw, bit_position=dec.pos
