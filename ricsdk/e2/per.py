@@ -201,14 +201,15 @@ class PerDecoder:
         if r == 1:
             return 0
         if r <= 255:
-            return self.bits((r - 1).bit_length())
-        if r == 256:
+            v = self.bits((r - 1).bit_length())
+        elif r == 256:
             return self.octets(1)[0]
-        if r <= _64K:
-            return int.from_bytes(self.octets(2), "big")
-        nlen = _octets_for(r - 1)
-        n = 1 + self.bits((nlen - 1).bit_length())
-        v = int.from_bytes(self.octets(n), "big")
+        elif r <= _64K:
+            v = int.from_bytes(self.octets(2), "big")
+        else:
+            nlen = _octets_for(r - 1)
+            n = 1 + self.bits((nlen - 1).bit_length())
+            v = int.from_bytes(self.octets(n), "big")
         if v >= r:
             raise self.error(f"value offset {v} outside range {r}")
         return v
@@ -352,6 +353,8 @@ class PerDecoder:
         """A PrintableString: 8 bits per character in APER, octet-aligned when ``ub * 8 > 16``."""
         if ext and self.bit():
             n, more = self.length()
+            if more:
+                raise self.error("fragmented PrintableString not supported")
             raw = self.octets(n) if n else b""
         elif ub is not None and ub < _64K:
             n = lb + self.constrained(ub - lb + 1) if lb != ub else lb
