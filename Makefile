@@ -1,0 +1,53 @@
+# ricsdk: the two set-up commands are `make demo` and `make test` (README.md). Both work on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+# Debian packages the test suite uses as independent peers and services.
+SYSTEM_PACKAGES := tshark
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench lint typecheck venv system-deps lock clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	# Build-time only: the protobuf code generator (its generated code loads on protobuf 3.20..7).
+	$(BIN)/pip install -q --no-deps grpcio-tools==1.64.3
+	touch $@
+
+venv: $(VENV)/.installed
+
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check ricsdk tests benchmarks
+	$(BIN)/ruff format --check ricsdk
+
+typecheck: venv
+	$(BIN)/mypy ricsdk
+
+test: venv system-deps lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider
+	$(PY) -m benchmarks --quick > /dev/null
+
+bench: venv
+	$(PY) -m benchmarks
+
+demo: venv
+	$(BIN)/ricsdk demo
+
+# Refresh the lock of what the suite was tested with.
+lock: venv
+	$(BIN)/pip freeze --exclude-editable --exclude grpcio-tools | grep -v '^-e ' > constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
