@@ -4,17 +4,21 @@ The hierarchy says who is at fault, so callers can react without parsing message
 
     RicSdkError
     ├── LocalProtocolError        we (the caller) asked for something illegal
-    │   └── E2ValueError          an E2 value built with a field out of range, a wrong type, ...
+    │   ├── E2ValueError          an E2 value built with a field out of range, a wrong type, ...
+    │   └── RmrValueError         an RMR header field out of range (meid too long, sub_id not int32, ...)
     ├── RemoteProtocolError       a peer sent bytes that break the protocol
     │   ├── E2DecodeError         malformed E2AP / E2SM bytes (carries the bytes, bit position, field path)
-    │   ├── RmrFrameError         malformed RMR frame or header
+    │   ├── RmrFrameError         malformed RMR frame or header (the frame is dropped, the stream goes on)
+    │   │   └── RmrStreamError    nonsense RMR length: the byte stream cannot be resynchronised
     │   └── A1PayloadError        malformed or schema-violating A1 policy JSON
     ├── ConfigError               bad configuration: manifests, route tables, CLI arguments, files
     ├── ModelError                a model artifact refused: digest, shape, signature, onnxruntime failure
     ├── TransportError            a transport could not move a message
-    │   └── NoEndpointError       no route for (mtype, sub_id)
+    │   ├── NoEndpointError       no route for (mtype, sub_id)
+    │   └── MessageTooLargeError  a message above the configured maximum size (also a LocalProtocolError)
     └── LineageError              lineage spool or chain problems
-        └── ChainIntegrityError   a hash chain gap, fork, reorder or edit
+        ├── ChainIntegrityError   a hash chain gap, fork, reorder or edit
+        └── LineageRecordError    a decision record field out of range or of the wrong type
 
 Low-level exceptions (``struct.error``, ``IndexError``, ``UnicodeDecodeError``, ``grpc.RpcError`` ...) are
 translated at the boundary with ``raise ... from``, so nothing else escapes a public API.
@@ -29,12 +33,16 @@ __all__ = [
     "E2DecodeError",
     "E2ValueError",
     "LineageError",
+    "LineageRecordError",
     "LocalProtocolError",
     "ModelError",
     "NoEndpointError",
     "RemoteProtocolError",
+    "MessageTooLargeError",
     "RicSdkError",
     "RmrFrameError",
+    "RmrStreamError",
+    "RmrValueError",
     "TransportError",
 ]
 
@@ -101,6 +109,22 @@ class RmrFrameError(RemoteProtocolError):
         super().__init__(message)
 
 
+class RmrStreamError(RmrFrameError):
+    """An RMR length prefix that makes no sense (negative, shorter than the transport header).
+
+    The stream position is lost: the reader discards what it buffered and the connection should be reset.
+    """
+
+
+class RmrValueError(LocalProtocolError, ValueError):
+    """An RMR header built locally with an invalid field; ``field`` names it, ``value`` is what was given."""
+
+    def __init__(self, message: str, *, field: str = "", value: object = None) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}: {message}" if field else message)
+
+
 class A1PayloadError(RemoteProtocolError):
     """A1 policy JSON that is malformed or does not validate against its policy type schema."""
 
@@ -143,6 +167,15 @@ class NoEndpointError(TransportError):
         super().__init__(f"no endpoint for mtype {mtype} sub_id {sub_id}")
 
 
+class MessageTooLargeError(TransportError, LocalProtocolError):
+    """A message whose payload exceeds the transport's configured maximum; it was not sent."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"payload of {size} bytes exceeds the maximum of {limit} bytes")
+
+
 class LineageError(RicSdkError):
     """A lineage spool, record or reporter problem."""
 
@@ -157,3 +190,11 @@ class ChainIntegrityError(LineageError):
         self.instance = instance
         self.sequence = sequence
         super().__init__(message)
+
+
+class LineageRecordError(LineageError, ValueError):
+    """A decision record that cannot be recorded: ``field`` names the offending field."""
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
