@@ -74,16 +74,27 @@ class E2ValueError(LocalProtocolError, ValueError):
 class E2DecodeError(RemoteProtocolError):
     """E2AP or E2SM bytes that cannot be decoded.
 
-    ``data`` holds the offending bytes (the whole buffer being decoded), ``bit_position`` where decoding
-    stopped, and ``path`` the field path from the outermost type inwards (``RICindication.protocolIEs[5]``).
+    ``data`` holds the offending bytes (the whole buffer given to the decoder), ``path`` the field path from the
+    outermost type inwards (``RicSubscriptionRequest.RICsubscriptionDetails...``) and ``bit_position`` where
+    decoding stopped, counted in ``segment`` when the failure happened inside an embedded value (an IE or an
+    open type) and in ``data`` otherwise.
     """
 
     def __init__(self, message: str, *, data: bytes = b"", bit_position: int = -1, path: str = "") -> None:
         self.reason = message
         self.data = bytes(data)
+        self.segment = b""
         self.bit_position = bit_position
         self._path: list[str] = [path] if path else []
         super().__init__(message)
+
+    def within(self, outer: bytes) -> None:
+        """Record that the bytes decoded so far were embedded in ``outer`` (the buffer the caller gave)."""
+        outer = bytes(outer)
+        if self.data != outer:
+            if not self.segment:
+                self.segment = self.data
+            self.data = outer
 
     @property
     def path(self) -> str:
@@ -98,7 +109,8 @@ class E2DecodeError(RemoteProtocolError):
         field = f" in {self.path}" if self._path else ""
         preview = self.data[:64].hex()
         more = "..." if len(self.data) > 64 else ""
-        return f"{self.reason}{field}{where} (data {len(self.data)} bytes: {preview}{more})"
+        seg = f" of segment {self.segment[:32].hex()}" if self.segment else ""
+        return f"{self.reason}{field}{where}{seg} (data {len(self.data)} bytes: {preview}{more})"
 
 
 class RmrFrameError(RemoteProtocolError):

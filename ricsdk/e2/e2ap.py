@@ -2005,8 +2005,7 @@ def decode_e2ap(data: bytes) -> E2apMessage:
         decoded: E2apMessage = _decode_generic(cls, body)
         return decoded
     except E2DecodeError as exc:
-        if not exc.data:
-            exc.data = data
+        exc.within(data)
         exc.add_context(cls.__name__)
         raise
     except (E2ValueError, ValueError, IndexError, OverflowError, UnicodeDecodeError, RecursionError) as exc:

@@ -746,6 +746,7 @@ def decode_complete(fn: Callable[[PerDecoder], T], data: bytes, what: str) -> T:
     try:
         value = fn(dec)
     except E2DecodeError as exc:
+        exc.within(raw)
         exc.add_context(what)
         raise
     except (E2ValueError, ValueError, IndexError, OverflowError, UnicodeDecodeError, RecursionError) as exc:
