@@ -116,6 +116,7 @@ class RouteTable:
         self._entries: dict[tuple[int, int], RouteEntry] = dict(entries or {})
         self._meid_owners: dict[str, str] = dict(meid_owners or {})
         self._rr: dict[tuple[int, int, int], int] = {}
+        self._endpoints: frozenset[str] | None = None
 
     @property
     def entries(self) -> Mapping[tuple[int, int], RouteEntry]:
@@ -140,9 +141,11 @@ class RouteTable:
 
     def endpoints(self) -> frozenset[str]:
         """Every endpoint named by an entry or as a MEID owner."""
-        names = {ep for entry in self._entries.values() for group in entry.groups for ep in group}
-        names.update(self._meid_owners.values())
-        return frozenset(names)
+        if self._endpoints is None:
+            names = {ep for entry in self._entries.values() for group in entry.groups for ep in group}
+            names.update(self._meid_owners.values())
+            self._endpoints = frozenset(names)
+        return self._endpoints
 
     def select(self, mtype: int, sub_id: int = -1, meid: str = "") -> tuple[str, ...]:
         """Endpoints to send one message to: one per group, round-robin inside each group.
