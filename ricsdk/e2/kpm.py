@@ -112,8 +112,8 @@ def kpm_version_for_oid(oid: str) -> KpmVersion:
     if oid == KPM_OID_V3:
         return KpmVersion.V3
     parts = oid.split(".")
-    if len(parts) == 11 and parts[:7] == ["1", "3", "6", "1", "4", "1", "53148"] and parts[8:] == ["2", "2"]:
-        major = parts[7]
+    if len(parts) == 11 and parts[:8] == ["1", "3", "6", "1", "4", "1", "53148", "1"] and parts[9:] == ["2", "2"]:
+        major = parts[8]
         if major == "2":
             return KpmVersion.V2
         if major in ("3", "4"):
