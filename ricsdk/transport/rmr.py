@@ -12,7 +12,9 @@ Manager mode needs. :meth:`RmrTransport.aclose` stops everything; both are idemp
 reply that a peer returns on the connection we opened is read like any other message. Outbound connections
 are opened lazily, one per endpoint name (``host:port``), kept and reused. When a connect fails the next
 attempt waits ``backoff_initial * backoff_factor**n`` seconds (at most ``backoff_max``); sends in that window
-fail at once with :class:`~ricsdk.errors.TransportError` instead of blocking the caller. A connection that
+fail at once with :class:`~ricsdk.errors.TransportError` instead of blocking the caller. A peer that stops
+reading cannot block a sender either: when nothing drains within ``send_timeout`` the connection is aborted
+(its unsent bytes are lost and the send fails). A connection that
 closes is reopened by the next send; a reopen after a successful connection counts in ``stats.reconnects``.
 
 *Sending.* ``send`` looks up (mtype, sub_id), falling back to (mtype, -1), and writes one copy per endpoint
@@ -54,6 +56,7 @@ table in place. Control-port frames may carry up to 1 MiB of table text whatever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import os
 import socket
@@ -165,6 +168,7 @@ class RmrConfig:
     max_message_size: int = 65536
     inbound_queue_size: int = 4096
     connect_timeout: float = 2.0
+    send_timeout: float = 2.0
     backoff_initial: float = 0.1
     backoff_max: float = 10.0
     backoff_factor: float = 2.0
@@ -179,7 +183,14 @@ class RmrConfig:
         for name in ("max_message_size", "inbound_queue_size"):
             if getattr(self, name) < 1:
                 raise ConfigError("must be at least 1", field=name)
-        for name in ("connect_timeout", "backoff_initial", "backoff_max", "seed_poll_interval", "rtreq_interval"):
+        for name in (
+            "connect_timeout",
+            "send_timeout",
+            "backoff_initial",
+            "backoff_max",
+            "seed_poll_interval",
+            "rtreq_interval",
+        ):
             if not getattr(self, name) > 0:
                 raise ConfigError("must be positive", field=name)
         if self.backoff_factor < 1:
@@ -285,7 +296,9 @@ class _Connection:
         inbound: bool,
         peer: str,
         max_payload: int,
+        send_timeout: float,
     ) -> None:
+        self.send_timeout = send_timeout
         self.reader = reader
         self.writer = writer
         self.role: Role = role
@@ -304,7 +317,11 @@ class _Connection:
             raise TransportError(f"connection to {self.peer} is closed")
         try:
             self.writer.write(data)
-            await self.writer.drain()
+            await asyncio.wait_for(self.writer.drain(), self.send_timeout)
+        except TimeoutError as exc:
+            self.close()
+            self.writer.transport.abort()
+            raise TransportError(f"{self.peer} is not reading: nothing drained in {self.send_timeout}s") from exc
         except (ConnectionError, OSError) as exc:
             self.close()
             raise TransportError(f"write to {self.peer} failed: {exc}") from exc
@@ -664,7 +681,15 @@ class RmrTransport:
         self._serving.add(task)
         peername = writer.get_extra_info("peername")
         peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else str(peername)
-        conn = _Connection(reader, writer, role=role, inbound=True, peer=peer, max_payload=self._max_payload(role))
+        conn = _Connection(
+            reader,
+            writer,
+            role=role,
+            inbound=True,
+            peer=peer,
+            max_payload=self._max_payload(role),
+            send_timeout=self.config.send_timeout,
+        )
         try:
             await self._serve(conn)
         finally:
@@ -706,7 +731,15 @@ class RmrTransport:
                 self.stats.reconnects += 1
                 log.info("rmr.reconnected", peer=name)
             peer.connected_before = True
-            conn = _Connection(reader, writer, role=role, inbound=False, peer=name, max_payload=self._max_payload(role))
+            conn = _Connection(
+                reader,
+                writer,
+                role=role,
+                inbound=False,
+                peer=name,
+                max_payload=self._max_payload(role),
+                send_timeout=self.config.send_timeout,
+            )
             peer.conn = conn
             self._spawn(self._serve(conn), serving=True)
             return conn
@@ -953,6 +986,14 @@ class RmrTransport:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+        writers = {c.writer for c in self._connections} | {p.conn.writer for p in self._peers.values() if p.conn}
+        if writers:
+            closing = {asyncio.ensure_future(_closed(w)): w for w in writers}
+            _, stuck = await asyncio.wait(closing, timeout=self.config.connect_timeout)
+            for future in stuck:  # a peer that stopped reading keeps unsent bytes: drop them
+                closing[future].transport.abort()
+            if stuck:
+                await asyncio.wait(stuck)
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
@@ -962,6 +1003,11 @@ class RmrTransport:
 def _frame(mtype: int, payload: bytes, *, src: str, srcip: str, sub_id: int = -1) -> bytes:
     header = RmrHeader(mtype=mtype, plen=len(payload), src=src, srcip=srcip, sub_id=sub_id)
     return encode_frame(RmrFrame(header=header, payload=payload), native_order=sys.byteorder)
+
+
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        await writer.wait_closed()
 
 
 def _signature(path: Path) -> tuple[int, int, int]:

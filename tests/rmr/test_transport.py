@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -105,7 +106,8 @@ class RawPeer:
 
     async def close(self) -> None:
         self.writer.close()
-        await self.writer.wait_closed()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
 
 
 def test_transport_satisfies_the_protocol_and_constructor_is_inert() -> None:
@@ -217,11 +219,13 @@ async def test_rts_falls_back_to_srcip_when_the_arrival_socket_is_gone(make: Fac
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = RawPeer(reader, writer)
-        while True:
-            try:
+        try:
+            while True:
                 await listener_frames.put(await peer.frame(timeout=5))
-            except (ConnectionError, TimeoutError):
-                return
+        except (ConnectionError, TimeoutError):
+            pass
+        finally:
+            await peer.close()
 
     listener = await asyncio.start_server(on_client, LOCAL, 0)
     listen_port = listener.sockets[0].getsockname()[1]
@@ -335,6 +339,27 @@ async def test_connect_failures_back_off_exponentially(make: Factory, tmp_path: 
         await sender.aclose()
 
 
+async def test_a_peer_that_stops_reading_cannot_block_send_or_aclose(make: Factory) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    sink = await asyncio.start_server(never_read, LOCAL, 0)
+    port = sink.sockets[0].getsockname()[1]
+    sender = await make(table(f"mse|30000|-1|{LOCAL}:{port}"), send_timeout=0.2)
+    chunk = b"z" * 65536
+    async with asyncio.timeout(20):
+        with pytest.raises(TransportError, match="not reading"):
+            for _ in range(5000):
+                await sender.send(Message(mtype=30000, payload=chunk))
+        await sender.aclose()
+    for writer in accepted:
+        writer.close()
+    sink.close()
+    await sink.wait_closed()
+
+
 async def test_static_mode_reloads_the_seed_file_when_it_changes(make: Factory) -> None:
     old, new = await make(), await make()
     sender = await make(table(f"mse|30000|-1|{LOCAL}:{old.port}", table_id="v1"))
@@ -404,7 +429,9 @@ async def test_request_mode_asks_the_route_manager_with_mtype_21(make: Factory) 
             await peer.send(encode_frame(build_frame(20, records)))
             await acks.put(await peer.frame())
         except (ConnectionError, TimeoutError):
-            return
+            pass
+        finally:
+            await peer.close()
 
     rm_server = await asyncio.start_server(route_manager, LOCAL, 0)
     rm_port = rm_server.sockets[0].getsockname()[1]
@@ -458,6 +485,7 @@ async def test_nonsense_length_resets_the_connection_and_the_process_goes_on(mak
     await raw.send(b"\xff\xff\xff\xff\xff\xff\xff\xff$" + bytes(60))
     with pytest.raises(ConnectionError):
         await raw.frame()
+    await raw.close()
     assert receiver.stats.malformed == 1
     again = await RawPeer.connect(receiver.port)
     await again.send(encode_frame(build_frame(30000, b"after reset")))
