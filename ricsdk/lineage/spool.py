@@ -605,10 +605,8 @@ class Spool:
         return self._anchors[stream].get(instance)
 
     def last_sequence(self, instance: str) -> int | None:
-        """The highest sequence of ``instance`` in either log or the anchor; None for an unknown instance."""
+        """The highest sequence of ``instance`` in either log (or their anchors); None for an unknown instance."""
         candidates = [t.sequence for s in Stream if (t := self.tail(instance, s)) is not None]
-        if instance in self._acked:
-            candidates.append(self._acked[instance])
         return max(candidates) if candidates else None
 
     # reading ---------------------------------------------------------------------------------------------
@@ -671,9 +669,24 @@ class Spool:
 
     def acknowledge(self, instance: str, sequence: int) -> int:
         """Governance holds every record of ``instance`` up to ``sequence``; delete what is now fully
-        acknowledged (oldest first, sealed, undamaged segments). Returns the number of segments deleted."""
+        acknowledged (oldest first, sealed, undamaged segments). Returns the number of segments deleted.
+
+        An acknowledgement past the instance's last record is clamped to it, one for an unknown instance is
+        ignored; both are logged."""
         self._require_open()
         with self._ack_lock:
+            highest = self.last_sequence(instance)
+            if highest is None:
+                log.warning("lineage acknowledgement for an unknown instance ignored", instance=instance)
+                return 0
+            if sequence > highest:
+                log.warning(
+                    "lineage acknowledgement past the last record clamped",
+                    instance=instance,
+                    sequence=sequence,
+                    last_sequence=highest,
+                )
+                sequence = highest
             if sequence <= self._acked.get(instance, -1):
                 return 0
             self._acked[instance] = sequence

@@ -207,31 +207,41 @@ def _read_log(path: Path, stream: Stream, segment_issues: list[tuple[str, int, s
     return entries, len(files)
 
 
-def _name_bad(entries: list[_Entry], i: int, present: Mapping[str, set[int]]) -> tuple[str, int]:
+def _name_bad(
+    entries: list[_Entry], i: int, present: Mapping[str, set[int]], claimed: set[tuple[str, int]]
+) -> tuple[str, int]:
+    """Name a damaged entry: its own header if it fits between its good neighbours, else the first sequence
+    missing (and not already claimed by another damaged entry) after the previous good record."""
     bad = entries[i]
     assert isinstance(bad, _Bad)
     before = next((e for e in reversed(entries[:i]) if isinstance(e, _Good)), None)
     after = next((e for e in entries[i + 1 :] if isinstance(e, _Good)), None)
-    cand = bad.candidate
-    if cand is not None:
-        inst, seq = cand
-        lo = before.sequence if before is not None and before.instance == inst else -1
-        hi = after.sequence if after is not None and after.instance == inst else None
-        known = inst in present or (before is None and after is None)
-        if known and lo < seq and (hi is None or seq < hi):
-            return cand
-    for neighbour in (before, after):
-        if neighbour is None:
-            continue
-        inst = neighbour.instance
+
+    def first_missing(inst: str) -> tuple[int, int | None, int]:
         lo = before.sequence if before is not None and before.instance == inst else -1
         hi = after.sequence if after is not None and after.instance == inst else None
         seen = present.get(inst, set())
         seq = lo + 1
-        while seq in seen and (hi is None or seq < hi):
+        while (seq in seen or (inst, seq) in claimed) and (hi is None or seq < hi):
             seq += 1
-        return inst, seq
-    return ("", -1) if cand is None else cand
+        return lo, hi, seq
+
+    name: tuple[str, int] | None = None
+    cand = bad.candidate
+    if cand is not None and (cand[0] in present or (before is None and after is None)):
+        inst, seq = cand
+        lo, hi, missing = first_missing(inst)
+        fits = lo < seq and seq not in present.get(inst, set()) and (inst, seq) not in claimed
+        if fits and (seq == missing or (hi is not None and seq < hi)):
+            name = cand
+    if name is None:
+        neighbour = before if before is not None else after
+        if neighbour is not None:
+            name = (neighbour.instance, first_missing(neighbour.instance)[2])
+        else:
+            name = cand if cand is not None else ("", -1)
+    claimed.add(name)
+    return name
 
 
 def verify_spool(path: str | os.PathLike[str]) -> VerifyReport:
@@ -274,9 +284,10 @@ def verify_spool(path: str | os.PathLike[str]) -> VerifyReport:
         last: dict[str, ChainTail] = dict(anchors[stream])
         unknown: set[str] = set()
         damaged_since_good = False
+        claimed: set[tuple[str, int]] = set()
         for i, entry in enumerate(entries):
             if isinstance(entry, _Bad):
-                inst, seq = _name_bad(entries, i, present)
+                inst, seq = _name_bad(entries, i, present, claimed)
                 issues.append(ChainIssue(entry.kind, inst, seq, stream, entry.segment, entry.offset, entry.detail))
                 damaged_since_good = True
                 continue

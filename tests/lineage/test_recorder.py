@@ -1,0 +1,202 @@
+"""The recorder: hot-path queue, overflow log, rejection, user processors, the asyncio writer."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from structlog.testing import capture_logs
+
+from ricsdk.errors import ConfigError, LineageError
+from ricsdk.lineage import (
+    FsyncPolicy,
+    LineageRecorder,
+    RecorderState,
+    RecordEvent,
+    Stream,
+    drop_features,
+    verify_spool,
+    verify_spool_strict,
+)
+
+from .conftest import MODEL, StepClock, make_recorder, record_one
+
+
+def test_full_queue_sends_records_to_the_overflow_log_and_they_verify(tmp_path: Path, clock: StepClock) -> None:
+    path = tmp_path / "spool"
+    recorder = make_recorder(path, clock, queue_limit=8, batch_size=4)
+    for i in range(30):
+        record_one(recorder, i)
+    assert recorder.queue_depth == 8
+    assert recorder.stats.overflowed == 22 and recorder.stats.recorded == 30
+    assert recorder.drain() == 8
+    for i in range(30, 40):
+        record_one(recorder, i)
+    assert recorder.stats.overflowed == 24, "8 more queued, 2 more overflowed"
+    assert len(list(recorder.spool.records(Stream.OVERFLOW))) == 24
+    recorder.close()
+    report = verify_spool_strict(path)
+    summary = report.instances["xapp-1"]
+    assert (summary.records, summary.overflow_records) == (8 + 8, 24)
+    assert (summary.first_sequence, summary.last_sequence) == (0, 39)
+    assert recorder.stats.lost == 0
+
+
+def test_deleting_the_overflow_log_is_detected_as_a_gap(tmp_path: Path, clock: StepClock) -> None:
+    path = tmp_path / "spool"
+    recorder = make_recorder(path, clock, queue_limit=4)
+    for i in range(10):
+        record_one(recorder, i)
+    recorder.close()
+    for file in path.glob("overflow-*.seg"):
+        file.unlink()
+    report = verify_spool(path)
+    assert report.first_issue is not None and report.first_issue.kind.value == "gap"
+    assert report.first_issue.sequence == 0
+
+
+def test_restart_after_overflow_continues_both_chains(tmp_path: Path, clock: StepClock) -> None:
+    path = tmp_path / "spool"
+    first = make_recorder(path, clock, queue_limit=3)
+    for i in range(10):
+        record_one(first, i)
+    first.close()
+    second = make_recorder(path, clock, queue_limit=3)
+    assert second.next_sequence == 10
+    for i in range(10, 20):
+        record_one(second, i)
+    second.close()
+    report = verify_spool_strict(path)
+    assert report.instances["xapp-1"].last_sequence == 19
+
+
+def test_hot_path_copies_numpy_rows_and_mappings(tmp_path: Path, clock: StepClock) -> None:
+    recorder = make_recorder(tmp_path / "spool", clock)
+    row = np.array([1.0, 2.0, 3.0])
+    timings = {"infer": 5}
+    recorder.record(
+        decision_id="d",
+        e2_node="n",
+        cell="c",
+        slice_id="1",
+        model=MODEL,
+        output=np.array([0.5], dtype=np.float32),
+        action=None,
+        features=row,
+        policy_ids=["p"],
+        stage_ns=timings,
+    )
+    row[0] = 99.0
+    timings["infer"] = 6
+    recorder.drain()
+    (item,) = recorder.spool.records()
+    assert item.record.features == (1.0, 2.0, 3.0)
+    assert item.record.output == (0.5,)
+    assert item.record.stage_ns == (("infer", 5),)
+    assert item.record.policy_ids == ("p",)
+
+
+def test_invalid_record_is_rejected_loudly_without_leaving_a_gap(tmp_path: Path, clock: StepClock) -> None:
+    recorder = make_recorder(tmp_path / "spool", clock)
+    record_one(recorder, 0)
+    recorder.record(
+        decision_id="bad", e2_node="n", cell="c", slice_id="1", model=MODEL, output=(1.0,), action=None, cpu_ns=-1
+    )
+    record_one(recorder, 2)
+    with capture_logs() as logs:
+        recorder.drain()
+    assert recorder.stats.rejected == 1
+    assert any(e["event"].startswith("lineage record rejected") and e["decision_id"] == "bad" for e in logs)
+    assert [r.record.sequence for r in recorder.spool.records()] == [0, 1]
+    recorder.close()
+    verify_spool_strict(tmp_path / "spool")
+
+
+def test_user_processors_run_and_a_failing_one_is_counted(tmp_path: Path, clock: StepClock) -> None:
+    def tag(event: RecordEvent) -> RecordEvent:
+        event["policy_ids"] = (*event.get("policy_ids", ()), "tagged")
+        return event
+
+    def broken(event: RecordEvent) -> RecordEvent:
+        raise RuntimeError("boom")
+
+    recorder = make_recorder(tmp_path / "a", clock, processors=[drop_features, tag])
+    record_one(recorder, 0)
+    recorder.drain()
+    (item,) = recorder.spool.records()
+    assert item.record.features is None and item.record.input_digest
+    assert item.record.policy_ids[-1] == "tagged"
+
+    failing = make_recorder(tmp_path / "b", clock, processors=[broken])
+    with capture_logs() as logs:
+        record_one(failing, 0)
+        failing.drain()
+    assert failing.stats.processor_errors == 1
+    assert any(e["log_level"] == "error" for e in logs)
+    (kept,) = failing.spool.records()
+    assert kept.record.features is None
+
+
+def test_overflow_without_an_open_spool_is_counted_as_lost(tmp_path: Path, clock: StepClock) -> None:
+    from ricsdk.lineage import Spool
+
+    recorder = LineageRecorder(Spool(tmp_path / "s"), instance="x", clock=clock.ns, queue_limit=1)
+    record_one(recorder, 0)
+    with capture_logs() as logs:
+        record_one(recorder, 1)
+    assert recorder.stats.lost == 1 and recorder.queue_depth == 1
+    assert logs[0]["log_level"] == "error"
+    with pytest.raises(LineageError):
+        recorder.drain()
+
+
+def test_constructor_validates_and_does_no_io(tmp_path: Path, clock: StepClock) -> None:
+    from ricsdk.lineage import Spool
+
+    with pytest.raises(ConfigError):
+        LineageRecorder(Spool(tmp_path / "s"), instance="")
+    with pytest.raises(ConfigError):
+        LineageRecorder(Spool(tmp_path / "s"), instance="x", queue_limit=0)
+    LineageRecorder(Spool(tmp_path / "s"), instance="x")
+    assert not (tmp_path / "s").exists()
+
+
+async def test_writer_task_writes_batches_and_aclose_drains(tmp_path: Path, clock: StepClock) -> None:
+    path = tmp_path / "spool"
+    recorder = make_recorder(path, clock, fsync=FsyncPolicy.PER_BATCH, batch_size=32)
+    await recorder.start()
+    assert recorder.state is RecorderState.RUNNING
+    with pytest.raises(LineageError):
+        recorder.drain()
+    for i in range(100):
+        record_one(recorder, i)
+    for _ in range(200):
+        if recorder.stats.records == 100:
+            break
+        await asyncio.sleep(0)
+        await asyncio.to_thread(lambda: None)
+    for i in range(100, 150):
+        record_one(recorder, i)
+    await recorder.aclose()
+    assert recorder.state is RecorderState.CLOSED
+    assert recorder.stats.records == 150 and recorder.stats.batches >= 5
+    report = verify_spool_strict(path)
+    assert report.instances["xapp-1"].last_sequence == 149
+
+
+async def test_writer_overflows_while_busy_and_loses_nothing(tmp_path: Path, clock: StepClock) -> None:
+    path = tmp_path / "spool"
+    recorder = make_recorder(path, clock, queue_limit=16, batch_size=8)
+    await recorder.start()
+    for i in range(500):
+        record_one(recorder, i)
+        if i % 50 == 0:
+            await asyncio.sleep(0)
+    await recorder.aclose()
+    stats = recorder.stats
+    assert stats.overflowed > 0
+    assert stats.records + stats.overflowed == 500 and stats.lost == 0
+    report = verify_spool_strict(path)
+    assert report.instances["xapp-1"].last_sequence == 499
