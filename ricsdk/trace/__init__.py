@@ -1,0 +1,1 @@
+"""E2 traces: capture formats (sans-I/O), recording and replay."""
