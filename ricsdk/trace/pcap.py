@@ -275,7 +275,7 @@ def _tsresol(opts: bytes, order: str) -> int:
     for code, value in _iter_options(opts, order):
         if code == 9 and value:
             r = value[0]
-            return 2 ** (r & 0x7F) if r & 0x80 else 10 ** (r & 0x7F)
+            return int(2 ** (r & 0x7F) if r & 0x80 else 10 ** (r & 0x7F))
     return 1_000_000
 
 
