@@ -8,12 +8,10 @@ contains ``prev_hash``, so each record commits to its whole history. The encodin
 that could differ between Python versions (no float repr, no dict order, no escaping rules).
 
 Body, version 1 (all integers little-endian; strings are UTF-8 with lone surrogates passed through; ``f64`` is
-IEEE-754 binary64 with its bit pattern preserved, so NaN payloads and -0.0 survive). A fixed header first, then
-the variable parts in header order::
+IEEE-754 binary64 with its bit pattern preserved, so NaN payloads and -0.0 survive). Every number first, in a
+layout fixed by four counts, then every string, then the previous hash::
 
     u8       version = 1
-    9 x u32  byte lengths of: instance, decision_id, e2_node, cell, slice_id,
-             model name, model version, model digest, input_digest
     u64      sequence
     i64      timestamp_ns
     u64      cpu_ns
@@ -21,19 +19,18 @@ the variable parts in header order::
     u8       flags                   bit 0: feature row present, bit 1: action present, bit 2: action sent
                                      (bit 2 only with bit 1; other bits 0)
     3 x u8   action min_prb_pct, max_prb_pct, dedicated_prb_pct (0 when no action)
-    4 x u32  n features (0 when absent), n outputs, n policy ids, n stage timings
-    ...      the 9 strings, concatenated, in the order above
-    n x f64  the feature row, then the outputs
-    u32      byte length of the action reason, only when an action is present
-    n x u32  byte lengths of the policy ids
-    n x u32  byte lengths of the stage names
-    n x u64  stage timings (ns), in stage-name order
-    ...      the action reason, the policy ids (in the order given), the stage names (strictly increasing,
-             code point order), concatenated
+    4 x u32  F = n features (0 when absent), O = n outputs, P = n policy ids, S = n stage timings
+    F+O x f64    the feature row, then the outputs
+    N x u32      byte lengths of the N strings below (N = 9 + (1 if action) + P + S)
+    S x u64      stage timings (ns), in stage-name order
+    strings      concatenated: instance, decision_id, e2_node, cell, slice_id, model name, model version,
+                 model digest, input_digest, [action reason], P policy ids (in the order given),
+                 S stage names (strictly increasing, code point order)
     32 B     prev_hash
 
-Every length sits before the bytes it measures, so decoding is one pass. The header layout puts ``instance`` and
-``sequence`` at fixed places, so a scanner reads a record's identity without decoding it.
+All numbers go through one ``struct`` call (its format depends only on F+O, N and S), which is what makes
+the encoding cheap; a scanner finds ``sequence`` at byte 1 and ``instance`` from the four counts without
+decoding the rest.
 
 The frame payload stored in the spool is ``body || sha256(body)``. :func:`decode_payload` is strict: it
 rejects trailing bytes, unknown versions or slots, flags other than 0/1, unsorted or duplicate stage names,
@@ -65,9 +62,25 @@ HASH_SIZE = 32
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-_HEADER = struct.Struct("<B9IQqQBBBBB4I")
-_IDENTITY = struct.Struct("<BI")  # version, instance length
-_SEQUENCE_AT = 1 + 9 * 4
+_HEADER_FORMAT = "<BQqQBBBBB4I"
+_HEADER = struct.Struct(_HEADER_FORMAT)
+_HEADER_FIELDS = 13
+_COUNTS = struct.Struct("<4I")
+_COUNTS_AT = _HEADER.size - _COUNTS.size
+_N_FIXED_STRINGS = 9
+_LAYOUTS: dict[tuple[int, int, int], struct.Struct] = {}
+
+
+def _layout(n_floats: int, n_strings: int, n_stages: int) -> struct.Struct:
+    key = (n_floats, n_strings, n_stages)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        layout = struct.Struct(f"{_HEADER_FORMAT}{n_floats}d{n_strings}I{n_stages}Q")
+        if len(_LAYOUTS) < 4096:
+            _LAYOUTS[key] = layout
+    return layout
+
+
 _SLOT_CODE = {Slot.ACTIVE: 1, Slot.SHADOW: 2, Slot.CANARY: 3}
 _CODE_SLOT = {1: Slot.ACTIVE, 2: Slot.SHADOW, 3: Slot.CANARY}
 _u32 = _U32.pack
@@ -85,6 +98,73 @@ def features_digest(features: Sequence[float]) -> str:
     """Hex sha256 of a feature row: ``u32 n`` then ``n x f64``, little-endian."""
     n = len(features)
     return _sha256(_u32(n) + struct.pack(f"<{n}d", *features)).hexdigest()
+
+
+def _utf8(texts: list[str]) -> list[bytes]:
+    try:
+        return [text.encode() for text in texts]
+    except UnicodeEncodeError:
+        return [text.encode("utf-8", "surrogatepass") for text in texts]
+
+
+def _encode(
+    instance: str,
+    sequence: int,
+    timestamp_ns: int,
+    decision_id: str,
+    e2_node: str,
+    cell: str,
+    slice_id: str,
+    model: ModelRef,
+    input_digest: str,
+    features: Sequence[float] | None,
+    output: Sequence[float],
+    action: RcAction | None,
+    policy_ids: Sequence[str],
+    stage_names: list[str],
+    stage_values: list[int],
+    cpu_ns: int,
+    prev_hash: bytes,
+) -> bytes:
+    try:
+        texts = [instance, decision_id, e2_node, cell, slice_id, model.name, model.version, model.digest, input_digest]
+        if action is None:
+            flags = 0 if features is None else 1
+            lo = hi = dedicated = 0
+        else:
+            flags = (0 if features is None else 1) | 2 | (4 if action.sent else 0)
+            lo, hi, dedicated = action.min_prb_pct, action.max_prb_pct, action.dedicated_prb_pct
+            texts.append(action.reason)
+        texts += policy_ids
+        texts += stage_names
+        raw = _utf8(texts)
+        n_features = 0 if features is None else len(features)
+        n_output = len(output)
+        n_stages = len(stage_names)
+        numbers = _layout(n_features + n_output, len(raw), n_stages).pack(
+            FORMAT_VERSION,
+            sequence,
+            timestamp_ns,
+            cpu_ns,
+            _SLOT_CODE[model.slot],
+            flags,
+            lo,
+            hi,
+            dedicated,
+            n_features,
+            n_output,
+            len(policy_ids),
+            n_stages,
+            *(features or ()),
+            *output,
+            *map(len, raw),
+            *stage_values,
+        )
+        return b"".join((numbers, *raw, _checked_hash(prev_hash)))
+    except LineageRecordError:
+        raise
+    except (struct.error, AttributeError, TypeError, KeyError, OverflowError, UnicodeError) as exc:
+        raise LineageRecordError(f"cannot encode record {decision_id!r}: {exc}") from exc
 
 
 def encode_body(
@@ -106,101 +186,69 @@ def encode_body(
     cpu_ns: int,
     prev_hash: bytes,
 ) -> bytes:
-    """The canonical body of a record (see the module docstring). ``stage_ns`` must be sorted by name.
+    """The canonical body of a record (see the module docstring).
 
-    Raises :class:`~ricsdk.errors.LineageRecordError` for a value the encoding cannot hold.
+    ``stage_ns`` must be sorted by name without repeats. Raises :class:`~ricsdk.errors.LineageRecordError`
+    for a value the encoding cannot hold.
     """
-    try:
-        enc = str.encode
-        strings = (
-            enc(instance, "utf-8", "surrogatepass"),
-            enc(decision_id, "utf-8", "surrogatepass"),
-            enc(e2_node, "utf-8", "surrogatepass"),
-            enc(cell, "utf-8", "surrogatepass"),
-            enc(slice_id, "utf-8", "surrogatepass"),
-            enc(model.name, "utf-8", "surrogatepass"),
-            enc(model.version, "utf-8", "surrogatepass"),
-            enc(model.digest, "utf-8", "surrogatepass"),
-            enc(input_digest, "utf-8", "surrogatepass"),
-        )
-        stages = list(stage_ns)
-        n_features = 0 if features is None else len(features)
-        n_output = len(output)
-        if action is None:
-            flags = 0 if features is None else 1
-            lo = hi = dedicated = 0
-        else:
-            flags = (0 if features is None else 1) | 2 | (4 if action.sent else 0)
-            lo, hi, dedicated = action.min_prb_pct, action.max_prb_pct, action.dedicated_prb_pct
-        tail = [enc(text, "utf-8", "surrogatepass") for text in policy_ids]
-        names = [enc(name, "utf-8", "surrogatepass") for name, _ in stages]
-        for i in range(1, len(stages)):
-            if stages[i][0] <= stages[i - 1][0]:
-                raise LineageRecordError(f"stage names not strictly increasing at {stages[i][0]!r}", field="stage_ns")
-        if action is not None:
-            tail.insert(0, enc(action.reason, "utf-8", "surrogatepass"))
-        tail += names
-        n_lengths = len(tail)
-        numbers = struct.pack(
-            f"<{n_features + n_output}d{n_lengths}I{len(stages)}Q",
-            *(features or ()),
-            *output,
-            *map(len, tail),
-            *[ns for _, ns in stages],
-        )
-        return b"".join(
-            (
-                _HEADER.pack(
-                    FORMAT_VERSION,
-                    *map(len, strings),
-                    sequence,
-                    timestamp_ns,
-                    cpu_ns,
-                    _SLOT_CODE[model.slot],
-                    flags,
-                    lo,
-                    hi,
-                    dedicated,
-                    n_features,
-                    n_output,
-                    len(policy_ids),
-                    len(stages),
-                ),
-                *strings,
-                numbers,
-                *tail,
-                _checked_hash(prev_hash),
-            )
-        )
-    except LineageRecordError:
-        raise
-    except (struct.error, AttributeError, TypeError, KeyError, OverflowError, UnicodeError) as exc:
-        raise LineageRecordError(f"cannot encode record {decision_id!r}: {exc}") from exc
+    stages = list(stage_ns)
+    names = [name for name, _ in stages]
+    for i in range(1, len(names)):
+        if not names[i - 1] < names[i]:
+            raise LineageRecordError(f"stage names not strictly increasing at {names[i]!r}", field="stage_ns")
+    return _encode(
+        instance,
+        sequence,
+        timestamp_ns,
+        decision_id,
+        e2_node,
+        cell,
+        slice_id,
+        model,
+        input_digest,
+        features,
+        output,
+        action,
+        policy_ids,
+        names,
+        [ns for _, ns in stages],
+        cpu_ns,
+        prev_hash,
+    )
 
 
 def encode_event(event: RecordEvent) -> bytes:
     """The canonical body of a processor-chain event (``prev_hash`` included, ``hash`` not)."""
     try:
-        return encode_body(
-            instance=event["instance"],
-            sequence=event["sequence"],
-            timestamp_ns=event["timestamp_ns"],
-            decision_id=event["decision_id"],
-            e2_node=event["e2_node"],
-            cell=event["cell"],
-            slice_id=event["slice_id"],
-            model=event["model"],
-            input_digest=event.get("input_digest", ""),
-            features=event.get("features"),
-            output=event["output"],
-            action=event.get("action"),
-            policy_ids=event.get("policy_ids", ()),
-            stage_ns=sorted(event.get("stage_ns", {}).items()),
-            cpu_ns=event.get("cpu_ns", 0),
-            prev_hash=event["prev_hash"],
+        stage_ns = event.get("stage_ns")
+        if stage_ns:
+            names = sorted(stage_ns)  # dict keys: sorted means strictly increasing
+            values = [stage_ns[name] for name in names]
+        else:
+            names, values = [], []
+        return _encode(
+            event["instance"],
+            event["sequence"],
+            event["timestamp_ns"],
+            event["decision_id"],
+            event["e2_node"],
+            event["cell"],
+            event["slice_id"],
+            event["model"],
+            event.get("input_digest", ""),
+            event.get("features"),
+            event["output"],
+            event.get("action"),
+            event.get("policy_ids", ()),
+            names,
+            values,
+            event.get("cpu_ns", 0),
+            event["prev_hash"],
         )
     except KeyError as exc:
         raise LineageRecordError(f"record event lacks {exc.args[0]!r}", field=str(exc.args[0])) from exc
+    except TypeError as exc:
+        raise LineageRecordError(f"record event has a field of the wrong type: {exc}") from exc
 
 
 def encode_record(record: DecisionRecord) -> bytes:
@@ -257,17 +305,20 @@ class _Reader:
 
 
 def peek_identity(payload: bytes) -> tuple[str, int]:
-    """``(instance, sequence)`` from the header of a payload, without decoding or checking the rest."""
+    """``(instance, sequence)`` from the start of a payload, without decoding or checking the rest."""
     try:
-        version, n = _IDENTITY.unpack_from(payload, 0)
+        version, sequence = struct.unpack_from("<BQ", payload, 0)
         if version != FORMAT_VERSION:
             raise LineageError(f"unknown record format version {version}")
-        (sequence,) = _U64.unpack_from(payload, _SEQUENCE_AT)
-        start = _HEADER.size
+        n_features, n_output, n_policies, n_stages = _COUNTS.unpack_from(payload, _COUNTS_AT)
+        lengths_at = _HEADER.size + 8 * (n_features + n_output)
+        (n,) = _U32.unpack_from(payload, lengths_at)
+        n_strings = _N_FIXED_STRINGS + n_policies + n_stages + (1 if payload[_COUNTS_AT - 4] & 2 else 0)
+        start = lengths_at + 4 * n_strings + 8 * n_stages
         if start + n > len(payload):
             raise LineageError("record header names an instance past the end of the payload")
         return payload[start : start + n].decode("utf-8", "surrogatepass"), sequence
-    except (struct.error, UnicodeDecodeError) as exc:
+    except (struct.error, UnicodeDecodeError, IndexError) as exc:
         raise LineageError(f"unreadable record header: {exc}") from exc
 
 
@@ -281,7 +332,6 @@ def decode_payload(payload: bytes) -> tuple[DecisionRecord, bytes]:
         raise LineageError(f"record payload too short ({len(payload)} bytes)")
     (
         version,
-        *lengths,
         sequence,
         timestamp_ns,
         cpu_ns,
@@ -306,31 +356,31 @@ def decode_payload(payload: bytes) -> tuple[DecisionRecord, bytes]:
         raise LineageError("feature count set on a record without a feature row")
     if not flags & 2 and (lo or hi or dedicated):
         raise LineageError("action ratios set on a record without an action")
-    reader = _Reader(payload, _HEADER.size, body_end)
-    instance, decision_id, e2_node, cell, slice_id, name, version_text, digest, input_digest = (
-        reader.utf8(n) for n in lengths
-    )
     n_floats = n_features + n_output
-    n_lengths = (1 if flags & 2 else 0) + n_policies + n_stages
-    numbers = struct.Struct(f"<{n_floats}d{n_lengths}I{n_stages}Q")
-    values = numbers.unpack(reader.take(numbers.size))
-    floats: tuple[float, ...] = values[:n_floats]
-    tail = [reader.utf8(n) for n in values[n_floats : n_floats + n_lengths]]
-    stage_values = values[n_floats + n_lengths :]
-    features = floats[:n_features] if flags & 1 else None
+    has_action = 1 if flags & 2 else 0
+    n_strings = _N_FIXED_STRINGS + has_action + n_policies + n_stages
+    if 8 * n_floats + 4 * n_strings + 8 * n_stages > body_end - _HEADER.size:
+        raise LineageError("record counts run past the end of the body")
+    layout = _layout(n_floats, n_strings, n_stages)
+    values = layout.unpack_from(payload, 0)
+    at = _HEADER_FIELDS
+    floats: tuple[float, ...] = values[at : at + n_floats]
+    lengths = values[at + n_floats : at + n_floats + n_strings]
+    stage_values = values[at + n_floats + n_strings :]
+    reader = _Reader(payload, layout.size, body_end)
+    texts = [reader.utf8(n) for n in lengths]
+    instance, decision_id, e2_node, cell, slice_id, name, version_text, digest, input_digest = texts[:9]
     action: RcAction | None = None
-    if flags & 2:
+    if has_action:
         try:
-            action = RcAction(lo, hi, dedicated, bool(flags & 4), tail[0])
+            action = RcAction(lo, hi, dedicated, bool(flags & 4), texts[9])
         except LineageRecordError as exc:
             raise LineageError(f"invalid action in record body: {exc}") from exc
-        del tail[0]
-    policy_ids = tuple(tail[:n_policies])
-    stage_names = tail[n_policies:]
+    policy_ids = tuple(texts[9 + has_action : 9 + has_action + n_policies])
+    stage_names = texts[9 + has_action + n_policies :]
     for i in range(1, n_stages):
         if stage_names[i] <= stage_names[i - 1]:
             raise LineageError(f"stage names not strictly increasing at {stage_names[i]!r}")
-    stages = tuple(zip(stage_names, stage_values, strict=True))
     prev_hash = reader.take(HASH_SIZE)
     if reader.pos != body_end:
         raise LineageError(f"{body_end - reader.pos} trailing bytes in record body")
@@ -344,11 +394,11 @@ def decode_payload(payload: bytes) -> tuple[DecisionRecord, bytes]:
         slice_id=slice_id,
         model=ModelRef(name, version_text, digest, slot),
         input_digest=input_digest,
-        features=features,
+        features=floats[:n_features] if flags & 1 else None,
         output=floats[n_features:],
         action=action,
         policy_ids=policy_ids,
-        stage_ns=stages,
+        stage_ns=tuple(zip(stage_names, stage_values, strict=True)),
         cpu_ns=cpu_ns,
         prev_hash=prev_hash,
         hash=payload[body_end:],
