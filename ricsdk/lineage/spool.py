@@ -548,16 +548,26 @@ class Spool:
 
     def append_batch(self, items: Sequence[tuple[str, int, bytes, bytes]]) -> int:
         """Append encoded records ``(instance, sequence, hash, payload)`` to the main log, then apply the fsync
-        policy. Returns the bytes written. Raises :class:`LineageError` (nothing of the batch is kept then)."""
+        policy. Returns the bytes written. Raises :class:`LineageError` when the write fails (nothing of the
+        batch is kept then, so it can be retried); a failed fsync is counted and logged instead, since the
+        batch is written and the next sync point retries it."""
         self._require_open()
         if not items:
             return 0
         written = self._logs[Stream.MAIN].append(items)
         policy = self.config.fsync
-        if policy is FsyncPolicy.PER_BATCH:
-            self.sync()
-        elif policy is FsyncPolicy.INTERVAL:
-            self.maybe_sync()
+        try:
+            if policy is FsyncPolicy.PER_BATCH:
+                self.sync()
+            elif policy is FsyncPolicy.INTERVAL:
+                self.maybe_sync()
+        except LineageError as exc:
+            # The batch is written (appending it again would fork the chain); only its durability is in doubt.
+            # The segments stay marked dirty, so the next sync point tries again.
+            self._count(write_errors=1)
+            log.error(
+                "lineage sync point failed; batch written but not yet durable", path=str(self.path), error=str(exc)
+            )
         return written
 
     def append_overflow(self, item: tuple[str, int, bytes, bytes]) -> int:

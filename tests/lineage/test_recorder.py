@@ -200,3 +200,54 @@ async def test_writer_overflows_while_busy_and_loses_nothing(tmp_path: Path, clo
     assert stats.records + stats.overflowed == 500 and stats.lost == 0
     report = verify_spool_strict(path)
     assert report.instances["xapp-1"].last_sequence == 499
+
+
+def test_failed_write_keeps_the_batch_and_the_next_drain_writes_it(
+    tmp_path: Path, clock: StepClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "spool"
+    recorder = make_recorder(path, clock)
+    real = recorder.spool.append_batch
+    calls = {"n": 0}
+
+    def flaky(items: list[tuple[str, int, bytes, bytes]]) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise LineageError("disk full")
+        return real(items)
+
+    monkeypatch.setattr(recorder.spool, "append_batch", flaky)
+    for i in range(5):
+        record_one(recorder, i)
+    with pytest.raises(LineageError):
+        recorder.drain()
+    assert recorder.stats.write_errors == 1 and recorder.stats.records == 0
+    record_one(recorder, 5)
+    assert recorder.drain() == 6
+    recorder.close()
+    report = verify_spool_strict(path)
+    assert report.instances["xapp-1"].last_sequence == 5
+
+
+def test_failed_fsync_does_not_write_the_batch_twice(
+    tmp_path: Path, clock: StepClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ricsdk.lineage.spool as spool_module
+
+    path = tmp_path / "spool"
+    recorder = make_recorder(path, clock, fsync=FsyncPolicy.PER_BATCH)
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "EIO")
+
+    monkeypatch.setattr(spool_module, "_fdatasync", broken)
+    for i in range(3):
+        record_one(recorder, i)
+    with capture_logs() as logs:
+        assert recorder.drain() == 3
+    assert recorder.stats.write_errors == 1
+    assert any("sync point failed" in e["event"] for e in logs)
+    monkeypatch.undo()
+    recorder.spool.sync()
+    recorder.close()
+    assert verify_spool_strict(path).records == 3
