@@ -1,0 +1,56 @@
+"""Build hook: generate ``ricsdk._proto`` from ``proto/`` whenever the package is built.
+
+All metadata lives in pyproject.toml; this file only extends two setuptools commands:
+
+- ``build_py`` runs ``ricsdk/_proto/build.py`` (loaded by path, so the build needs only the standard library and
+  grpcio-tools from ``[build-system] requires``). A regular build (wheel) writes the modules into the build
+  directory, so they ship in the wheel without ever touching the source tree; an editable install (PEP 660,
+  ``editable_mode``) writes them next to the sources, where the editable finder looks for them.
+- ``sdist`` adds the ``.proto`` files, so a wheel built from the sdist can generate the same modules.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from setuptools import setup  # type: ignore[import-untyped]
+from setuptools.command.build_py import build_py  # type: ignore[import-untyped]
+from setuptools.command.sdist import sdist  # type: ignore[import-untyped]
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load_generator() -> ModuleType:
+    path = HERE / "ricsdk" / "_proto" / "build.py"
+    spec = importlib.util.spec_from_file_location("_ricsdk_proto_build", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load the protobuf generator from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class BuildPyWithProtos(build_py):  # type: ignore[misc]
+    """``build_py`` that also generates the protobuf/gRPC modules."""
+
+    def run(self) -> None:
+        super().run()
+        generator = _load_generator()
+        out_dir = HERE if self.editable_mode else Path(self.build_lib)
+        try:
+            generator.generate(out_dir, HERE / "proto")
+        except generator.ProtoBuildError as exc:
+            raise RuntimeError(str(exc)) from exc
+
+
+class SdistWithProtos(sdist):  # type: ignore[misc]
+    """``sdist`` that ships ``proto/``."""
+
+    def make_release_tree(self, base_dir: str, files: list[str]) -> None:
+        protos = [path.relative_to(HERE).as_posix() for path in sorted((HERE / "proto").rglob("*.proto"))]
+        super().make_release_tree(base_dir, [*files, *(p for p in protos if p not in files)])
+
+
+setup(cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})
