@@ -1,0 +1,129 @@
+"""Prometheus metrics of one xApp runner (its own registry, so several runners can share a process).
+
+Names follow ``ricsdk_<thing>_<unit>``. Per-stage latency histograms cover the decision path; per-slice gauges
+carry the quota in force and the last KPIs; per-model counters carry decisions and inference CPU time, whose
+ratio is the CPU cost of one decision (the basis of cost attribution). Transport and lineage counters are
+read from their stats objects at scrape time, so the hot path does not pay for them twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["RuntimeMetrics", "StatsCollector"]
+
+# 5 µs .. 1 s: the near-RT budget and well below it.
+_LATENCY_BUCKETS = (
+    5e-6,
+    10e-6,
+    25e-6,
+    50e-6,
+    100e-6,
+    150e-6,
+    250e-6,
+    500e-6,
+    1e-3,
+    2e-3,
+    5e-3,
+    10e-3,
+    25e-3,
+    100e-3,
+    1.0,
+)
+
+
+class StatsCollector(Collector):
+    """Exposes the integer fields of stats objects (dataclasses with int counters) as counters/gauges."""
+
+    def __init__(self, prefix: str, sources: Callable[[], Iterable[tuple[dict[str, str], Any]]]) -> None:
+        self._prefix = prefix
+        self._sources = sources
+
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+        families: dict[str, CounterMetricFamily] = {}
+        for labels, stats in self._sources():
+            names = getattr(stats, "__dataclass_fields__", None) or vars(stats)
+            for name in names:
+                value = getattr(stats, name, None)
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                fam = families.get(name)
+                if fam is None:
+                    fam = families[name] = CounterMetricFamily(
+                        f"{self._prefix}_{name}", f"{self._prefix} {name.replace('_', ' ')}", labels=list(labels)
+                    )
+                fam.add_metric(list(labels.values()), float(value))
+        yield from families.values()
+
+
+class RuntimeMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry(auto_describe=True)
+        self.indications = Counter("ricsdk_indications", "RIC indications received", ["e2_node"], registry=r)
+        self.indications_malformed = Counter(
+            "ricsdk_indications_malformed", "Indications or E2 messages that failed to decode", ["kind"], registry=r
+        )
+        self.indications_unmatched = Counter(
+            "ricsdk_indications_unmatched", "Indications of no known subscription", ["e2_node"], registry=r
+        )
+        self.indications_late = Counter(
+            "ricsdk_indications_late", "Indications processed after their reporting period ended", registry=r
+        )
+        self.messages_unhandled = Counter(
+            "ricsdk_messages_unhandled", "Messages with no handler, by RMR mtype", ["mtype"], registry=r
+        )
+        self.handler_errors = Counter(
+            "ricsdk_handler_errors", "Exceptions raised by user handlers", ["handler"], registry=r
+        )
+        self.stage_seconds = Histogram(
+            "ricsdk_stage_seconds", "Decision path stage latency", ["stage"], buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.decision_seconds = Histogram(
+            "ricsdk_decision_seconds",
+            "Indication bytes in to control bytes out",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.controls = Counter(
+            "ricsdk_controls", "RIC control requests by outcome", ["e2_node", "outcome"], registry=r
+        )
+        self.control_latency = Histogram(
+            "ricsdk_control_ack_seconds", "Control request to acknowledgement", buckets=_LATENCY_BUCKETS, registry=r
+        )
+        self.quota = Gauge("ricsdk_slice_quota_ratio", "PRB quota in force (%)", ["slice", "bound"], registry=r)
+        self.kpi = Gauge("ricsdk_slice_kpi", "Last KPI value per slice", ["slice", "measurement"], registry=r)
+        self.decisions = Counter(
+            "ricsdk_model_decisions", "Slice decisions per model version", ["model", "version", "slot"], registry=r
+        )
+        self.inference_cpu = Counter(
+            "ricsdk_model_inference_cpu_seconds",
+            "Inference CPU time per model version (divide by decisions for the CPU cost of one decision)",
+            ["model", "version", "slot"],
+            registry=r,
+        )
+        self.inference_failures = Counter(
+            "ricsdk_model_inference_failures",
+            "Inference calls that failed (the last quota was held)",
+            ["model"],
+            registry=r,
+        )
+        self.withheld = Counter(
+            "ricsdk_actions_withheld", "Slice actions computed but not sent, by reason", ["reason"], registry=r
+        )
+        self.subscriptions = Gauge("ricsdk_subscriptions_active", "E2 subscriptions currently active", registry=r)
+        self.policies = Counter(
+            "ricsdk_a1_policies", "A1 policy operations", ["type", "operation", "status"], registry=r
+        )
+        self.state = Gauge("ricsdk_xapp_state", "1 for the current lifecycle state", ["state"], registry=r)
+
+    def add_collector(self, collector: Collector) -> None:
+        self.registry.register(collector)
+
+    def render(self) -> bytes:
+        out: bytes = generate_latest(self.registry)
+        return out
