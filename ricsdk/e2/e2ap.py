@@ -2105,6 +2105,8 @@ def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> byte
         raise E2ValueError(f"not an E2AP message: {cls.__name__}", value=msg)
     if isinstance(msg, RicControlRequest):
         body = _encode_control_request(msg)
+    elif isinstance(msg, RicIndication):
+        body = _encode_indication(msg)
     else:
         if (
             isinstance(msg, RicSubscriptionRequest)
@@ -2147,4 +2149,24 @@ def _encode_control_request(m: RicControlRequest) -> bytes:
     parts.append(b"\x00\x17\x00" + _len_prefixed(_len_prefixed(m.message)))
     if m.ack_request is not None:
         parts.append(_CTRL_ACK[int(m.ack_request)])
+    return b"\x00\x00" + bytes((len(parts),)) + b"".join(parts)
+
+
+_IND_TYPE: Final = (b"\x00\x1c\x00\x01\x00", b"\x00\x1c\x00\x01\x40")  # RICindicationType report / insert
+
+
+def _encode_indication(m: RicIndication) -> bytes:
+    rid = m.request_id
+    parts = [
+        b"\x00\x1d\x00\x05\x00" + rid.requestor_id.to_bytes(2, "big") + rid.instance_id.to_bytes(2, "big"),
+        b"\x00\x05\x00\x02" + m.ran_function_id.to_bytes(2, "big"),
+        b"\x00\x0f\x00\x01" + bytes((m.action_id,)),
+    ]
+    if m.sn is not None:
+        parts.append(b"\x00\x1b\x00\x02" + m.sn.to_bytes(2, "big"))
+    parts.append(_IND_TYPE[int(m.indication_type)])
+    parts.append(b"\x00\x19\x00" + _len_prefixed(_len_prefixed(m.header)))
+    parts.append(b"\x00\x1a\x00" + _len_prefixed(_len_prefixed(m.message)))
+    if m.call_process_id is not None:
+        parts.append(b"\x00\x14\x00" + _len_prefixed(_len_prefixed(m.call_process_id)))
     return b"\x00\x00" + bytes((len(parts),)) + b"".join(parts)

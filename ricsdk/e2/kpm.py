@@ -62,6 +62,7 @@ __all__ = [
     "ActionDefinitionF5",
     "EventTrigger",
     "EventTriggerStyle",
+    "F1Encoder",
     "IndicationHeader",
     "IndicationMessage",
     "IndicationMessageF1",
@@ -615,6 +616,12 @@ _BIT_NO_LABEL_ONLY: Final = 1 << 20
 
 def _enc_label(e: PerEncoder, lab: MeasLabel, version: KpmVersion, wrapped: bool = True) -> None:
     """A MeasurementLabel; ``wrapped`` adds the LabelInfoItem extension bit in front of it."""
+    s = lab.slice_id
+    if s is not None and lab == _slice_label(s.sst, s.sd):
+        # Only a sliceID (the per-slice subscription shape): 1+1+21 preamble bits, then the S-NSSAI.
+        e.put(_BIT_SLICE_ONLY, 23 if wrapped else 22)
+        _enc_snssai(e, s)
+        return
     bitmap = 0
     for name in _LABEL_ROOT_FIELDS:
         v = getattr(lab, name)
@@ -935,6 +942,57 @@ def _dec_granul(d: PerDecoder) -> int:
 
 
 # -- indication message -------------------------------------------------------------------------------
+
+
+class F1Encoder:
+    """Encodes format-1 indication messages of one subscription: fixed measurement info, fresh records.
+
+    The measurement information list and granularity period are encoded once (they follow octet-aligned
+    integer records, so their bytes do not depend on the records). ``encode(records)`` writes one measurement
+    data item; records that are not all integers in 0..2**32-1 go through the general encoder, with the same
+    result. Output is byte-identical to :meth:`KpmCodec.encode_indication_message`.
+    """
+
+    __slots__ = ("_granul", "_head", "_info", "_tail", "_version")
+
+    def __init__(
+        self, meas_info: tuple[MeasInfoItem, ...], granul_period: int | None, version: KpmVersion = KpmVersion.V2
+    ) -> None:
+        self._info = meas_info
+        self._granul = granul_period
+        self._version = version
+        tail = PerEncoder()
+        if meas_info:
+            _enc_meas_info(tail, meas_info, version)
+        if granul_period is not None:
+            _enc_granul(tail, granul_period)
+        self._tail = tail.to_bytes() if (meas_info or granul_period is not None) else b""
+        flags = (bool(meas_info) << 1) | (granul_period is not None)
+        self._head = bytes((flags << 2,))  # 3 choice/extension bits, F1 extension bit, 2 presence bits, padding
+
+    def encode(self, records: tuple[MeasRecord, ...]) -> bytes:
+        n = len(records)
+        out = bytearray(self._head)
+        out += b"\x00\x00\x00"  # one measurement data item (count - 1), item extension/flag bits
+        if n < 128:
+            out.append(n)
+        elif n < 16384:
+            out += (0x8000 | n).to_bytes(2, "big")
+        else:
+            return self._general(records)
+        for r in records:
+            if type(r) is not int or not 0 <= r < _U32:
+                return self._general(records)
+            k = (r.bit_length() + 7) >> 3 or 1
+            out.append((k - 1) << 3)
+            out += r.to_bytes(k, "big")
+        out += self._tail
+        return bytes(out)
+
+    def _general(self, records: tuple[MeasRecord, ...]) -> bytes:
+        msg = IndicationMessageF1((MeasDataItem(records),), self._info, self._granul)
+        v = self._version
+        return encode_complete(lambda e, x: _enc_indication_message(e, x, v), msg)
 
 
 def _enc_message_f1_body(e: PerEncoder, m: IndicationMessageF1, version: KpmVersion) -> None:

@@ -213,3 +213,17 @@ def test_hostile_record_count_fails_fast() -> None:
     raw = bytes([0x00, 0x00, 0x00, 0x00, 0xC4]) + b"\x00" * 16
     with pytest.raises(E2DecodeError):
         V2.decode_indication_message(raw)
+
+
+@settings(max_examples=150)
+@given(st.booleans(), ks.meas_info(v3=False) | st.just(()), ks.granul, st.data())
+def test_f1_template_encoder_matches_the_general_encoder(
+    v3: bool, info: tuple[k.MeasInfoItem, ...], granul: int | None, data: st.DataObject
+) -> None:
+    """The per-subscription template gives the same bytes as the general encoder, for any records."""
+    version = k.KpmVersion.V3 if v3 else k.KpmVersion.V2
+    n = len(info) or data.draw(st.integers(1, 6))
+    recs = tuple(data.draw(st.lists(ks.record(v3) | st.integers(0, 4294967295), min_size=n, max_size=n)))
+    codec = k.KpmCodec(version)
+    expected = codec.encode_indication_message(k.IndicationMessageF1((k.MeasDataItem(recs),), info, granul))
+    assert k.F1Encoder(info, granul, version).encode(recs) == expected
