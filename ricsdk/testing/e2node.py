@@ -37,11 +37,10 @@ from ricsdk.e2 import e2ap
 from ricsdk.e2.common import Snssai
 from ricsdk.e2.kpm import (
     ActionDefinitionF1,
+    F1Encoder,
     IndicationHeader,
-    IndicationMessageF1,
     KpmCodec,
     KpmVersion,
-    MeasDataItem,
     MeasInfoItem,
     MeasRecord,
     Missing,
@@ -87,8 +86,11 @@ class NodeSubscription:
     period_ms: int
     meas_info: tuple[MeasInfoItem, ...]
     granul_ms: int
+    encoder: F1Encoder
     sn: int = 0
     slices: tuple[str, ...] = field(default=())
+    #: (slice key, measurement name) of each record, in the order of the measurement information list
+    layout: tuple[tuple[str, str], ...] = field(default=())
 
 
 def _slice_key(item: MeasInfoItem) -> str:
@@ -214,14 +216,19 @@ class E2NodeEmulator:
                 log.warning("e2 node emulator: subscription refused", error=str(exc))
                 answer = refuse(e2ap.Cause.of("ricRequest", "action-not-supported"))
             else:
+                info = adef.format.meas_info
                 sub = NodeSubscription(
                     req.request_id,
                     action.action_id,
                     trigger.reporting_period_ms,
-                    adef.format.meas_info,
+                    info,
                     adef.format.granul_period,
+                    F1Encoder(info, adef.format.granul_period, self.codec.version),
                 )
-                sub.slices = tuple(dict.fromkeys(_slice_key(i) for i in sub.meas_info))
+                sub.slices = tuple(dict.fromkeys(_slice_key(i) for i in info))
+                sub.layout = tuple(
+                    (_slice_key(i), i.meas_type if isinstance(i.meas_type, str) else f"#{i.meas_type}") for i in info
+                )
                 self.subscriptions[req.request_id.instance_id] = sub
                 self.stats.subscriptions += 1
                 answer = e2ap.RicSubscriptionResponse(req.request_id, req.ran_function_id, (action.action_id,))
@@ -294,13 +301,9 @@ class E2NodeEmulator:
     def indication(self, sub: NodeSubscription, period: int) -> bytes:
         """The RICindication PDU of one reporting period of ``sub``."""
         values = self.source.measure(period, sub.slices)
-        records = []
-        for item in sub.meas_info:
-            name = item.meas_type if isinstance(item.meas_type, str) else f"#{item.meas_type}"
-            records.append(_record(values.get(_slice_key(item), {}).get(name)))
-        message = self.codec.encode_indication_message(
-            IndicationMessageF1((MeasDataItem(tuple(records)),), sub.meas_info, sub.granul_ms)
-        )
+        empty: Mapping[str, float | int | None] = {}
+        records = tuple(_record(values.get(sk, empty).get(name)) for sk, name in sub.layout)
+        message = sub.encoder.encode(records)
         header = self.codec.encode_indication_header(IndicationHeader(self._timestamp()))
         sub.sn = (sub.sn + 1) & 0xFFFF
         return e2ap.encode_e2ap(
