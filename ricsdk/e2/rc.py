@@ -784,11 +784,29 @@ def _dec_value_type(dec: PerDecoder, depth: int) -> RanParameterValueType:
 
 
 def _dec_param(dec: PerDecoder, depth: int) -> RanParameter:
-    ext = dec.bit()
-    f = "ranParameter-ID"
+    p = dec.pos
+    data = dec.data
+    if not p & 7 and p + 16 <= dec.end and data[p >> 3] < 0x40:
+        # the common case, read inline: item and ID extension bits 0 at an octet boundary, a 2-bit ID length
+        # n - 1, padding, then n octets of ID - 1
+        ext = 0
+        n = (data[p >> 3] >> 4) + 1
+        e = p + 8 + (n << 3)
+        pid = 1 + int.from_bytes(data[(p >> 3) + 1 : e >> 3], "big")
+        if e > dec.end or pid > _R_PARAM_ID:
+            err = dec.error(f"truncated or out-of-range RANParameter-ID ({n} octets)")
+            err.add_context("ranParameter-ID")
+            raise err
+        dec.pos = e
+    else:
+        ext = dec.bit()
+        try:
+            pid = _dec_param_id(dec)
+        except E2DecodeError as exc:
+            exc.add_context("ranParameter-ID")
+            raise
+    f = "ranParameter-valueType"
     try:
-        pid = _dec_param_id(dec)
-        f = "ranParameter-valueType"
         vt = _dec_value_type(dec, depth)
         if ext:
             f = "extensions"

@@ -603,6 +603,19 @@ def test_unknown_value_type_extension_alternative_is_a_clear_decode_error() -> N
     assert info.value.path.startswith("E2SM-RC-ControlMessage.controlMessage-Format1.ranP-List[0]")
 
 
+@pytest.mark.parametrize(
+    "item",
+    [
+        "30ffffffff2000",  # four-octet ID - 1 = 4294967295: one past RANParameter-ID's range
+        "3000ff",  # four-octet ID, truncated
+    ],
+)
+def test_bad_parameter_ids_are_decode_errors(item: str) -> None:
+    with pytest.raises(E2DecodeError, match="RANParameter-ID") as info:
+        R.decode_control_message(bytes.fromhex("000001" + item))
+    assert info.value.path.endswith("ranP-List[0].ranParameter-ID")
+
+
 def _srsran_like_definition() -> RanFunctionDefinition:
     params = tuple(
         RanParameterInfo(i, n)
