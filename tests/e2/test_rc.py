@@ -441,8 +441,9 @@ def test_special_reals_round_trip(special: float) -> None:
     m = ControlMessageFormat1((RanParameter(1, ElementTrue(special)),))
     got = R.decode_control_message(R.encode_control_message(m)).params[0].value
     assert isinstance(got, ElementTrue)
+    assert isinstance(got.value, float)
     assert got.value == special
-    assert math.copysign(1.0, got.value) == math.copysign(1.0, special)  # type: ignore[arg-type]
+    assert math.copysign(1.0, got.value) == math.copysign(1.0, special)
 
 
 def test_nan_round_trips() -> None:
