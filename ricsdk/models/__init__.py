@@ -1,0 +1,27 @@
+"""The model host: verified ONNX model versions, onnxruntime sessions and the active/shadow/canary slots.
+
+Layer 3: imports only ``ricsdk.errors`` and its own modules. ``load_model`` verifies and loads an artifact (off
+the decision loop); ``ModelHost`` routes one batched inference per period through its slots and reports
+failures per row instead of raising.
+"""
+
+from ricsdk.models.host import InferenceResult, ModelHost, RowSource, RowStatus, Slot, SlotStats, canary_unit
+from ricsdk.models.loaded import ORT_ERRORS, LoadedModel, Session, load_model, session_options
+from ricsdk.models.spec import ModelSpec, ModelVersion
+
+__all__ = [
+    "ORT_ERRORS",
+    "InferenceResult",
+    "LoadedModel",
+    "ModelHost",
+    "ModelSpec",
+    "ModelVersion",
+    "RowSource",
+    "RowStatus",
+    "Session",
+    "Slot",
+    "SlotStats",
+    "canary_unit",
+    "load_model",
+    "session_options",
+]

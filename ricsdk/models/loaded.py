@@ -1,0 +1,227 @@
+"""Loading a verified ONNX artifact into an onnxruntime session, and one batched inference call."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import onnxruntime.capi.onnxruntime_pybind11_state as ort_state
+from google.protobuf.message import DecodeError
+from numpy.typing import NDArray
+
+from ricsdk.errors import ModelError
+from ricsdk.models.spec import ModelSpec, ModelVersion
+
+__all__ = ["ORT_ERRORS", "LoadedModel", "Session", "load_model", "session_options"]
+
+# Everything onnxruntime raises: its own exception classes (which share no base below Exception), plus the
+# RuntimeError / ValueError its Python layer raises for bad feeds.
+ORT_ERRORS: tuple[type[Exception], ...] = (
+    *(c for _, c in inspect.getmembers(ort_state, inspect.isclass) if issubclass(c, Exception)),
+    RuntimeError,
+    ValueError,
+)
+
+_FLOAT = "tensor(float)"
+_PROBE_ROWS = 2
+
+
+class Session(Protocol):
+    """The part of ``onnxruntime.InferenceSession`` the host uses."""
+
+    def run(self, output_names: list[str], input_feed: dict[str, Any]) -> Sequence[Any]: ...
+
+
+class LoadedModel:
+    """A verified model version and its session, ready to serve; built by ``load_model``.
+
+    ``infer`` makes one batched call and records its wall time (``clock``) and the CPU time of the calling
+    thread (``cpu_clock``, ``time.thread_time_ns``): with ``intra_op_threads=1`` onnxruntime runs the whole
+    graph on that thread, so this is the inference CPU cost; with more threads the pool's work is not in it.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        session: Session,
+        *,
+        reshape: bool = False,
+        clock: Callable[[], int] = time.perf_counter_ns,
+        cpu_clock: Callable[[], int] = time.thread_time_ns,
+    ) -> None:
+        self.spec = spec
+        self.identity: ModelVersion = spec.identity
+        self._session = session
+        self._outputs = [spec.output_name]
+        self._input = spec.input_name
+        self._reshape = reshape
+        self._clock = clock
+        self._cpu_clock = cpu_clock
+        self.calls = 0
+        self.failures = 0
+        self.rows = 0
+        self.last_cpu_ns = 0
+        self.last_wall_ns = 0
+        self.cpu_ns_total = 0
+        self.wall_ns_total = 0
+
+    def __repr__(self) -> str:
+        return f"LoadedModel({self.identity})"
+
+    def infer(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Outputs ``[n, n_outputs]`` for features ``x`` (float32 ``[n, n_features]``), in one call.
+
+        Raises ``ModelError`` (the onnxruntime exception chained) when the call fails or returns the wrong shape.
+        """
+        spec = self.spec
+        if not isinstance(x, np.ndarray) or x.dtype != np.float32 or x.ndim != 2 or x.shape[1] != spec.n_features:
+            got = f"{x.dtype} {list(x.shape)}" if isinstance(x, np.ndarray) else type(x).__name__
+            raise ModelError(f"features must be float32 [n, {spec.n_features}], not {got}", model=str(self.identity))
+        n = x.shape[0]
+        k = spec.n_outputs
+        if n == 0:
+            return np.empty((0, k), dtype=np.float32)
+        feed = {self._input: np.ascontiguousarray(x)}
+        c0 = self._cpu_clock()
+        t0 = self._clock()
+        try:
+            result = self._session.run(self._outputs, feed)
+        except ORT_ERRORS as exc:
+            self.failures += 1
+            raise ModelError(f"inference on {n} rows failed: {exc}", model=str(self.identity)) from exc
+        finally:
+            self.last_wall_ns = self._clock() - t0
+            self.last_cpu_ns = self._cpu_clock() - c0
+            self.calls += 1
+            self.wall_ns_total += self.last_wall_ns
+            self.cpu_ns_total += self.last_cpu_ns
+        y = result[0]
+        if self._reshape and isinstance(y, np.ndarray) and y.shape == (n * k, 1):
+            y = y.reshape(n, k)
+        if not isinstance(y, np.ndarray) or y.shape != (n, k) or y.dtype != np.float32:
+            self.failures += 1
+            got = f"{y.dtype} {list(y.shape)}" if isinstance(y, np.ndarray) else type(y).__name__
+            raise ModelError(f"output must be float32 [{n}, {k}], got {got}", model=str(self.identity))
+        self.rows += n
+        return y
+
+
+def _dims(shape: object) -> list[int | str | None]:
+    return list(shape) if isinstance(shape, list | tuple) else []
+
+
+def _check_io(spec: ModelSpec, session: ort.InferenceSession, who: str) -> bool:
+    """Check the declared inputs and outputs against the spec; True when the output needs the reshape."""
+    inputs = {i.name: i for i in session.get_inputs()}
+    outputs = {o.name: o for o in session.get_outputs()}
+    if spec.input_name not in inputs:
+        raise ModelError(f"no input named {spec.input_name!r} (inputs: {sorted(inputs)})", model=who)
+    extra = sorted(set(inputs) - {spec.input_name})
+    if extra:
+        raise ModelError(f"inputs the host cannot feed: {extra}", model=who)
+    if spec.output_name not in outputs:
+        raise ModelError(f"no output named {spec.output_name!r} (outputs: {sorted(outputs)})", model=who)
+    inp, out = inputs[spec.input_name], outputs[spec.output_name]
+    for role, arg in (("input", inp), ("output", out)):
+        if arg.type != _FLOAT:
+            raise ModelError(f"{role} {arg.name!r} is {arg.type}, expected {_FLOAT}", model=who)
+        dims = _dims(arg.shape)
+        if len(dims) != 2:
+            raise ModelError(f"{role} {arg.name!r} has shape {dims}, expected rank 2 [batch, n]", model=who)
+        if isinstance(dims[0], int):
+            raise ModelError(
+                f"{role} {arg.name!r} has a fixed batch dimension {dims[0]}; the host batches every slice "
+                "in one call, export it with a dynamic batch dimension",
+                model=who,
+            )
+    in_dims, out_dims = _dims(inp.shape), _dims(out.shape)
+    if in_dims[1] != spec.n_features:
+        raise ModelError(f"input {inp.name!r} takes {in_dims[1]} features, the spec says {spec.n_features}", model=who)
+    if out_dims[1] == spec.n_outputs:
+        return False
+    if out_dims[1] == 1 and spec.n_outputs > 1:
+        if spec.allow_reshape:
+            return True
+        raise ModelError(
+            f"output {out.name!r} is shaped [N*{spec.n_outputs}, 1] instead of [N, {spec.n_outputs}] (the "
+            "skl2onnx multi-output layout): fix the graph's final Reshape or set allow_reshape",
+            model=who,
+        )
+    raise ModelError(
+        f"output {out.name!r} gives {out_dims[1]} values per row, the spec says {spec.n_outputs}", model=who
+    )
+
+
+def _probe(spec: ModelSpec, session: ort.InferenceSession, reshape: bool, who: str) -> None:
+    """Run a small batch: declared shapes can lie (a dynamic dim, a Reshape to [-1, 1])."""
+    x = np.zeros((_PROBE_ROWS, spec.n_features), dtype=np.float32)
+    try:
+        (y,) = session.run([spec.output_name], {spec.input_name: x})
+    except ORT_ERRORS as exc:
+        raise ModelError(f"a probe inference on {_PROBE_ROWS} rows failed: {exc}", model=who) from exc
+    want = (_PROBE_ROWS * spec.n_outputs, 1) if reshape else (_PROBE_ROWS, spec.n_outputs)
+    got = tuple(y.shape)
+    if got != want:
+        hint = (
+            " (the skl2onnx [N*k, 1] layout: fix the graph's final Reshape or set allow_reshape)"
+            if got == (_PROBE_ROWS * spec.n_outputs, 1)
+            else ""
+        )
+        raise ModelError(
+            f"a probe batch of {_PROBE_ROWS} rows gave output {list(got)}, expected {list(want)}{hint}", model=who
+        )
+
+
+def session_options(spec: ModelSpec) -> ort.SessionOptions:
+    """Session options for ``spec``: its intra-op threads, one inter-op thread, spinning as it says."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = spec.intra_op_threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    spin = "1" if spec.spinning else "0"
+    opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
+    opts.log_severity_level = 3
+    return opts
+
+
+def load_model(
+    spec: ModelSpec,
+    *,
+    clock: Callable[[], int] = time.perf_counter_ns,
+    cpu_clock: Callable[[], int] = time.thread_time_ns,
+) -> LoadedModel:
+    """Verify and load ``spec``'s artifact; ``ModelError`` naming the model and the mismatch if it is refused.
+
+    The file is read once; its sha256 must equal the spec's, and the verified bytes (not the path, which could
+    change in between) are what onnx checks structurally and onnxruntime loads. The declared input and output
+    are checked against the spec, then a probe batch is run. Blocking (file I/O, graph optimisation): call it
+    off the decision loop and ``ModelHost.install`` the result.
+    """
+    who = str(spec.identity)
+    try:
+        data = spec.path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read {spec.path}: {exc}", model=who) from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != spec.sha256:
+        raise ModelError(f"digest mismatch for {spec.path}: expected {spec.sha256}, the file has {digest}", model=who)
+    try:
+        proto = onnx.load_model_from_string(data)
+        onnx.checker.check_model(proto)
+    except (DecodeError, onnx.checker.ValidationError, ValueError) as exc:
+        raise ModelError(f"{spec.path} is not a valid ONNX model: {exc}", model=who) from exc
+    try:
+        session = ort.InferenceSession(data, sess_options=session_options(spec), providers=["CPUExecutionProvider"])
+    except ORT_ERRORS as exc:
+        raise ModelError(f"onnxruntime refused {spec.path}: {exc}", model=who) from exc
+    reshape = _check_io(spec, session, who)
+    _probe(spec, session, reshape, who)
+    return LoadedModel(spec, session, reshape=reshape, clock=clock, cpu_clock=cpu_clock)
