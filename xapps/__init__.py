@@ -1,0 +1,1 @@
+"""xApps built with ricsdk (applications beside the SDK, not part of it)."""
