@@ -62,7 +62,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, NoReturn, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 import grpc
 import grpc.aio
@@ -408,6 +408,8 @@ class E2RelayServer:
             if not pump.done():
                 pump.cancel()
                 await asyncio.wait({pump})
+            if not pump.cancelled():
+                pump.exception()  # retrieved here too, for the path where this handler was cancelled
             streams = self._streams.get(key)
             if streams is not None:
                 streams.discard(pump)
@@ -464,7 +466,10 @@ class E2RelayServer:
         finally:
             closer = getattr(stream, "aclose", None)
             if closer is not None:
-                await closer()
+                try:
+                    await closer()
+                except Exception as exc:  # a failing cleanup must not mask how the stream ended
+                    self._backend_failed(key.node_id, "subscribe (closing)", exc)
 
     async def _unsubscribe(self, request: Any) -> Any:
         node_id, backend = self._node(request.headers)
@@ -591,11 +596,7 @@ async def _answer(call: Coroutine[Any, Any, _T], context: _Context) -> _T:
     try:
         return await call
     except _Abort as abort:
-        await _abort(context, abort)
-
-
-async def _abort(context: _Context, abort: _Abort) -> NoReturn:
-    await context.abort(abort.code, abort.details)
+        await context.abort(abort.code, abort.details)
 
 
 def _server_credentials(tls: TlsServerConfig) -> grpc.ServerCredentials:

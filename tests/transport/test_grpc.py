@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -19,11 +19,13 @@ from ricsdk.e2.e2ap import (
     RicControlAcknowledge,
     RicControlFailure,
     RicIndication,
+    RicRequestId,
     RicSubscriptionDeleteFailure,
     RicSubscriptionDeleteResponse,
     RicSubscriptionFailure,
     RicSubscriptionResponse,
     decode_e2ap,
+    encode_e2ap,
 )
 from ricsdk.errors import ConfigError, MessageTooLargeError, TransportError
 from ricsdk.transport.base import Message, Transport
@@ -333,10 +335,16 @@ async def test_malformed_pdus_are_refused_with_invalid_argument(relay: E2RelaySe
 
 
 class BrokenNode(ScriptedNode):
-    """Answers controls with bytes that are not E2AP."""
+    """Answers controls with bytes that are not E2AP; sends a control answer where an indication belongs."""
 
     async def control(self, pdu: bytes) -> bytes:
         return b"\x20\x04\x00\x01"
+
+    async def subscribe(self, pdu: bytes) -> AsyncGenerator[bytes, None]:
+        stream = super().subscribe(pdu)
+        yield await anext(stream)
+        await stream.aclose()
+        yield encode_e2ap(RicControlAcknowledge(RicRequestId(REQUESTOR, 1), RC_FUNCTION))
 
 
 async def test_a_node_breaking_its_contract_is_internal_and_counted() -> None:
@@ -348,6 +356,19 @@ async def test_a_node_breaking_its_contract_is_internal_and_counted() -> None:
             assert client.stats.send_failures == 1 and client.stats.dropped_outbound == 1
             assert client.stats.received == 0
         assert server.stats.backend_errors == 1
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = pb_grpc.E2RelayStub(channel)
+            headers = pb.RequestHeaders(app_id="raw", e2_node_id="gnb-9")
+            kinds = []
+            with pytest.raises(grpc.aio.AioRpcError) as broken:
+                async for response in stub.Subscribe(
+                    pb.SubscribeRequest(headers=headers, e2ap_pdu=subscription_request(1))
+                ):
+                    kinds.append(response.WhichOneof("message"))
+            assert kinds == ["ack"]
+            assert broken.value.code() is grpc.StatusCode.INTERNAL
+            assert "sent RicControlAcknowledge on subscription gnb-9/2/1001/1" in (broken.value.details() or "")
+        assert server.stats.backend_errors == 2
 
 
 async def test_calls_to_an_absent_relay_fail_counted_not_silently() -> None:
