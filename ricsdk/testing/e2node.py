@@ -229,11 +229,15 @@ class E2NodeEmulator:
                 sub.layout = tuple(
                     (_slice_key(i), i.meas_type if isinstance(i.meas_type, str) else f"#{i.meas_type}") for i in info
                 )
-                self.subscriptions[req.request_id.instance_id] = sub
-                self.stats.subscriptions += 1
-                answer = e2ap.RicSubscriptionResponse(req.request_id, req.ran_function_id, (action.action_id,))
-                if self._realtime:
-                    self._periodic[req.request_id.instance_id] = asyncio.create_task(self._report_loop(sub))
+                cause = self.admit(sub)
+                if cause is not None:
+                    answer = refuse(cause)
+                else:
+                    self.subscriptions[req.request_id.instance_id] = sub
+                    self.stats.subscriptions += 1
+                    answer = e2ap.RicSubscriptionResponse(req.request_id, req.ran_function_id, (action.action_id,))
+                    if self._realtime:
+                        self._periodic[req.request_id.instance_id] = asyncio.create_task(self._report_loop(sub))
         mtype = 12011 if isinstance(answer, e2ap.RicSubscriptionResponse) else 12012
         await self._answer(msg, mtype, answer)
 
@@ -281,6 +285,10 @@ class E2NodeEmulator:
         mtype = 12041 if isinstance(answer, e2ap.RicControlAcknowledge) else 12042
         await self._answer(msg, mtype, answer)
 
+    def admit(self, sub: NodeSubscription) -> e2ap.Cause | None:
+        """Whether to accept a decoded KPM report subscription: None accepts it, a cause refuses it."""
+        return None
+
     def _validate(self, quotas: tuple[SliceQuota, ...]) -> None:
         if self.slices:
             for q in quotas:
@@ -298,13 +306,24 @@ class E2NodeEmulator:
             return (secs & 0xFFFFFFFF).to_bytes(4, "big") + frac.to_bytes(4, "big")
         return (secs & 0xFFFFFFFF).to_bytes(4, "big")
 
-    def indication(self, sub: NodeSubscription, period: int) -> bytes:
-        """The RICindication PDU of one reporting period of ``sub``."""
+    def records(self, sub: NodeSubscription, period: int) -> tuple[MeasRecord, ...]:
+        """The measurement records of one reporting period of ``sub``, in the order of its layout."""
         values = self.source.measure(period, sub.slices)
         empty: Mapping[str, float | int | None] = {}
-        records = tuple(_record(values.get(sk, empty).get(name)) for sk, name in sub.layout)
+        return tuple(_record(values.get(sk, empty).get(name)) for sk, name in sub.layout)
+
+    def indication(self, sub: NodeSubscription, period: int) -> bytes:
+        """The RICindication PDU of one reporting period of ``sub``."""
+        return self.encode_indication(sub, self.records(sub, period))
+
+    def encode_indication(
+        self, sub: NodeSubscription, records: tuple[MeasRecord, ...], header: bytes | None = None
+    ) -> bytes:
+        """The RICindication PDU carrying ``records`` for ``sub`` (next sequence number); ``header`` is the encoded
+        KPM indication header, built from the clock when omitted."""
         message = sub.encoder.encode(records)
-        header = self.codec.encode_indication_header(IndicationHeader(self._timestamp()))
+        if header is None:
+            header = self.codec.encode_indication_header(IndicationHeader(self._timestamp()))
         sub.sn = (sub.sn + 1) & 0xFFFF
         return e2ap.encode_e2ap(
             e2ap.RicIndication(
@@ -313,14 +332,17 @@ class E2NodeEmulator:
             self.e2ap_version,
         )
 
-    async def _emit(self, sub: NodeSubscription, period: int) -> None:
-        pdu = self.indication(sub, period)
+    async def send_indication(self, sub: NodeSubscription, pdu: bytes) -> None:
+        """Send a RICindication of ``sub`` (12050, sub_id = its instance id, MEID = the node); failures are counted."""
         try:
             await self.transport.send(Message(12050, pdu, sub_id=sub.request_id.instance_id, meid=self.node_id))
             self.stats.indications += 1
         except TransportError as exc:
             self.stats.send_failures += 1
             log.warning("e2 node emulator: indication not delivered", error=str(exc))
+
+    async def _emit(self, sub: NodeSubscription, period: int) -> None:
+        await self.send_indication(sub, self.indication(sub, period))
 
     async def step(self) -> int:
         """Emit one reporting period for every subscription (stepped mode); returns the indications sent."""
