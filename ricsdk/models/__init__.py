@@ -6,7 +6,7 @@ failures per row instead of raising.
 """
 
 from ricsdk.models.host import InferenceResult, ModelHost, RowSource, RowStatus, Slot, SlotStats, canary_unit
-from ricsdk.models.loaded import ORT_ERRORS, LoadedModel, Session, load_model, session_options
+from ricsdk.models.loaded import ORT_ERRORS, LoadedModel, Session, count_subnormal_weights, load_model, session_options
 from ricsdk.models.spec import ModelSpec, ModelVersion
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Slot",
     "SlotStats",
     "canary_unit",
+    "count_subnormal_weights",
     "load_model",
     "session_options",
 ]

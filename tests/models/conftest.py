@@ -34,6 +34,7 @@ def linear_graph(
     hide_flat: bool = False,
     batch_multiple: int = 1,
     extra_input: bool = False,
+    subnormal: bool = False,
 ) -> onnx.ModelProto:
     """``out = features @ W + b`` with W, b from ``weights``.
 
@@ -43,6 +44,8 @@ def linear_graph(
     a batch size that is not a multiple of it.
     """
     w, b = weights(n_features, n_outputs, scale)
+    if subnormal:
+        w[0, 0] = np.float32(1e-40)
     inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")]
     nodes = []
     x = input_name

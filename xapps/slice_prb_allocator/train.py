@@ -47,6 +47,7 @@ __all__ = [
     "build_dataset",
     "check_beats_baseline",
     "fix_output_layout",
+    "flush_subnormals",
     "train",
     "write_artifact",
 ]
@@ -159,6 +160,28 @@ def fix_output_layout(model: onnx.ModelProto, n_outputs: int, output_name: str) 
     return model
 
 
+def flush_subnormals(model: onnx.ModelProto) -> int:
+    """Set float32 initializers below the smallest normal float32 to zero; return how many were changed.
+
+    Weight decay leaves dead units with weights around 1e-39; float arithmetic on subnormals is many times
+    slower on x86 (the flagship's 10,000-row batch took 6 ms with 20 of them and 1.2 ms without), and they
+    contribute nothing to the output.
+    """
+    tiny = np.finfo(np.float32).tiny
+    changed = 0
+    for init in model.graph.initializer:
+        if init.data_type != onnx.TensorProto.FLOAT:
+            continue
+        a = numpy_helper.to_array(init).copy()
+        sub = (a != 0) & (np.abs(a) < tiny)
+        n = int(np.count_nonzero(sub))
+        if n:
+            a[sub] = 0.0
+            init.CopyFrom(numpy_helper.from_array(a, init.name))
+            changed += n
+    return changed
+
+
 def _mae(a: NDArray[np.floating], b: NDArray[np.floating]) -> float:
     return float(np.mean(np.abs(a.astype(np.float64) - b.astype(np.float64))))
 
@@ -203,6 +226,7 @@ def train(config: TrainConfig) -> TrainResult:
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
     proto = fix_output_layout(proto, 1, OUTPUT_NAME)
+    flushed = flush_subnormals(proto)
     proto.producer_name = "xapps.slice_prb_allocator.train"
     proto.doc_string = "Next-period PRB need (% of the cell's PRBs) per slice; see docs/flagship-model.md"
     onnx.helper.set_model_props(proto, {"ricsdk.model": MODEL_NAME, "ricsdk.version": config.version})
@@ -252,6 +276,11 @@ def train(config: TrainConfig) -> TrainResult:
             "rows_skipped_not_ready_or_incomplete": data.skipped,
             "data_sha256": data.digest(),
             "estimator": "StandardScaler + MLPRegressor",
+            "export": {
+                "skl2onnx_target_opset": {"": 17, "ai.onnx.ml": 3},
+                "output_layout_fixed": "final Reshape [-1, 1] -> [-1, 1 output], output declared [N, 1]",
+                "subnormal_weights_flushed": flushed,
+            },
             "hyperparameters": {
                 "hidden_layer_sizes": list(config.hidden),
                 "max_iter": config.max_iter,
