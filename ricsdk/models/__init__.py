@@ -6,10 +6,19 @@ failures per row instead of raising.
 """
 
 from ricsdk.models.host import InferenceResult, ModelHost, RowSource, RowStatus, Slot, SlotStats, canary_unit
-from ricsdk.models.loaded import ORT_ERRORS, LoadedModel, Session, count_subnormal_weights, load_model, session_options
+from ricsdk.models.loaded import (
+    NEGLIGIBLE_WEIGHT,
+    ORT_ERRORS,
+    LoadedModel,
+    Session,
+    count_negligible_weights,
+    load_model,
+    session_options,
+)
 from ricsdk.models.spec import ModelSpec, ModelVersion
 
 __all__ = [
+    "NEGLIGIBLE_WEIGHT",
     "ORT_ERRORS",
     "InferenceResult",
     "LoadedModel",
@@ -22,7 +31,7 @@ __all__ = [
     "Slot",
     "SlotStats",
     "canary_unit",
-    "count_subnormal_weights",
+    "count_negligible_weights",
     "load_model",
     "session_options",
 ]

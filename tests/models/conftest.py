@@ -46,6 +46,7 @@ def linear_graph(
     w, b = weights(n_features, n_outputs, scale)
     if subnormal:
         w[0, 0] = np.float32(1e-40)
+        w[1, 0] = np.float32(2e-38)
     inits = [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")]
     nodes = []
     x = input_name

@@ -34,7 +34,7 @@ def test_flagship_predicts_generated_periods_within_a_sane_error() -> None:
     """Fresh periods (a seed the model never saw), through the FeatureStore and the host, as the runtime will."""
     host = ModelHost(len(FEATURES), 1, group="flagship")
     model = load_model(model_spec())
-    assert model.subnormal_weights == 0
+    assert model.negligible_weights == 0
     host.install(Slot.ACTIVE, model)
     gen = SliceDemand(DemandConfig(n_nodes=2, cells_per_node=3), seed=12345)
     store = new_store()

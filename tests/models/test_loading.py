@@ -39,16 +39,16 @@ def test_loads_and_infers_in_one_timed_call(write_model: Writer) -> None:
     assert model.identity == spec.identity
 
 
-def test_subnormal_weights_are_counted_and_logged(write_model: Writer) -> None:
+def test_negligible_weights_are_counted_and_logged(write_model: Writer) -> None:
     from structlog.testing import capture_logs
 
     _, spec = write_model(subnormal=True)
     with capture_logs() as logs:
         model = load_model(spec)
-    assert model.subnormal_weights == 1
-    assert logs[0]["log_level"] == "warning" and logs[0]["count"] == 1 and "subnormal" in logs[0]["event"]
+    assert model.negligible_weights == 2
+    assert logs[0]["log_level"] == "warning" and logs[0]["count"] == 2 and "negligible" in logs[0]["event"]
     _, clean = write_model("v2")
-    assert load_model(clean).subnormal_weights == 0
+    assert load_model(clean).negligible_weights == 0
 
 
 def test_session_options_follow_the_spec(write_model: Writer) -> None:

@@ -37,6 +37,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ricsdk.features import incomplete_rows
+from ricsdk.models import NEGLIGIBLE_WEIGHT
 from xapps.slice_prb_allocator.demand import DemandConfig, SliceDemand
 from xapps.slice_prb_allocator.features import FEATURES, LAST_PRB_COLUMN, MEASUREMENTS, WINDOW, new_store
 
@@ -47,7 +48,7 @@ __all__ = [
     "build_dataset",
     "check_beats_baseline",
     "fix_output_layout",
-    "flush_subnormals",
+    "flush_negligible_weights",
     "train",
     "write_artifact",
 ]
@@ -160,23 +161,22 @@ def fix_output_layout(model: onnx.ModelProto, n_outputs: int, output_name: str) 
     return model
 
 
-def flush_subnormals(model: onnx.ModelProto) -> int:
-    """Set float32 initializers below the smallest normal float32 to zero; return how many were changed.
+def flush_negligible_weights(model: onnx.ModelProto) -> int:
+    """Set float32 initializer values below ``NEGLIGIBLE_WEIGHT`` in magnitude to zero; return how many.
 
-    Weight decay leaves dead units with weights around 1e-39; float arithmetic on subnormals is many times
-    slower on x86 (the flagship's 10,000-row batch took 6 ms with 20 of them and 1.2 ms without), and they
-    contribute nothing to the output.
+    Weight decay leaves dead units with weights around 1e-38, whose products with ordinary activations are
+    subnormal and make x86 float arithmetic many times slower (see ``ricsdk.models.count_negligible_weights``);
+    they contribute nothing to the output.
     """
-    tiny = np.finfo(np.float32).tiny
     changed = 0
     for init in model.graph.initializer:
         if init.data_type != onnx.TensorProto.FLOAT:
             continue
         a = numpy_helper.to_array(init).copy()
-        sub = (a != 0) & (np.abs(a) < tiny)
-        n = int(np.count_nonzero(sub))
+        tiny = (a != 0) & (np.abs(a) < NEGLIGIBLE_WEIGHT)
+        n = int(np.count_nonzero(tiny))
         if n:
-            a[sub] = 0.0
+            a[tiny] = 0.0
             init.CopyFrom(numpy_helper.from_array(a, init.name))
             changed += n
     return changed
@@ -226,7 +226,7 @@ def train(config: TrainConfig) -> TrainResult:
         target_opset={"": 17, "ai.onnx.ml": 3},
     )
     proto = fix_output_layout(proto, 1, OUTPUT_NAME)
-    flushed = flush_subnormals(proto)
+    flushed = flush_negligible_weights(proto)
     proto.producer_name = "xapps.slice_prb_allocator.train"
     proto.doc_string = "Next-period PRB need (% of the cell's PRBs) per slice; see docs/flagship-model.md"
     onnx.helper.set_model_props(proto, {"ricsdk.model": MODEL_NAME, "ricsdk.version": config.version})
@@ -279,7 +279,7 @@ def train(config: TrainConfig) -> TrainResult:
             "export": {
                 "skl2onnx_target_opset": {"": 17, "ai.onnx.ml": 3},
                 "output_layout_fixed": "final Reshape [-1, 1] -> [-1, 1 output], output declared [N, 1]",
-                "subnormal_weights_flushed": flushed,
+                "negligible_weights_zeroed": flushed,
             },
             "hyperparameters": {
                 "hidden_layer_sizes": list(config.hidden),
