@@ -645,7 +645,7 @@ def _enc_label(e: PerEncoder, lab: MeasLabel, version: KpmVersion, wrapped: bool
         e.integer(lab.qfi, 0, 63, True)
     for q in (lab.qci, lab.qci_max, lab.qci_min):
         if q is not None:
-            e.integer(q, 0, 255, True)
+            e.integer(q, 0, 255)  # QCI comes from S1AP: INTEGER (0..255), not extensible
     for a in (lab.arp_max, lab.arp_min):
         if a is not None:
             e.integer(a, 1, 15, True)
@@ -673,9 +673,7 @@ def _enc_label(e: PerEncoder, lab: MeasLabel, version: KpmVersion, wrapped: bool
                 sub = PerEncoder()
                 sub.integer(v, 1, ub, True)
                 adds.append(sub.to_bytes())
-        while adds and adds[-1] is None:
-            adds.pop()
-        e.extensions(adds)
+        e.extensions(adds)  # the bitmap covers every addition the type defines (X.691 19.7), present or not
 
 
 def _dec_true(d: PerDecoder) -> bool:
@@ -715,8 +713,10 @@ def _dec_label(d: PerDecoder, wrapped: bool = True) -> MeasLabel:
             kw[name] = d.octets(3)
         elif name == "slice_id":
             kw[name] = _dec_snssai_p(d)
-        elif name == "five_qi" or name.startswith("qci"):
+        elif name == "five_qi":
             kw[name] = d.integer(0, 255, True)
+        elif name.startswith("qci"):
+            kw[name] = d.integer(0, 255)
         elif name == "qfi":
             kw[name] = d.integer(0, 63, True)
         elif name.startswith("arp"):
