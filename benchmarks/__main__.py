@@ -99,7 +99,7 @@ def print_table(result: dict[str, Any]) -> None:
                 json.dumps(r.get("target", "")) if r.get("target") else "",
                 "" if met is None else ("yes" if met else "NO"),
             )
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 def main() -> int:
