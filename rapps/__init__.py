@@ -1,0 +1,1 @@
+"""Applications built beside the SDK: rApps (Non-RT RIC side). ``rapps.governance`` is the governance rApp."""
