@@ -201,6 +201,24 @@ class Dispatcher:
         if not self.waiters.resolve(msg.meid, pdu):
             log.warning("subscription answer nobody waits for", e2_node=msg.meid, pdu=type(pdu).__name__)
 
+    async def deliver_policy(self, event: PolicyEvent) -> str:
+        """Call the ``@on_policy`` handler of the event's type (from RMR or the A1-P REST endpoint).
+
+        Returns the A1 status the mediator expects: ``OK``, ``DELETED``, or ``ERROR`` (no handler, or it raised).
+        """
+        fn = self._policy.get(event.policy_type_id)
+        status = "ERROR"
+        if fn is None:
+            log.warning("A1 policy of a type this xApp does not handle", policy_type_id=event.policy_type_id)
+        else:
+            try:
+                await self._call(fn, event)
+                status = "DELETED" if event.operation == "DELETE" else "OK"
+            except Exception:
+                status = "ERROR"
+        self.metrics.policies.labels(str(event.policy_type_id), event.operation, status).inc()
+        return status
+
     async def _policy_request(self, msg: Message) -> None:
         try:
             req = parse_policy_request(msg.payload)
@@ -208,19 +226,9 @@ class Dispatcher:
             self.metrics.policies.labels("?", "?", "malformed").inc()
             log.warning("malformed A1 policy request", error=str(exc))
             return
-        fn = self._policy.get(req.policy_type_id)
-        status = "ERROR"
-        if fn is None:
-            log.warning("A1 policy of a type this xApp does not handle", policy_type_id=req.policy_type_id)
-        else:
-            try:
-                await self._call(
-                    fn, PolicyEvent(req.operation, req.policy_type_id, req.policy_instance_id, req.payload)
-                )
-                status = "DELETED" if req.operation == "DELETE" else "OK"
-            except Exception:
-                status = "ERROR"
-        self.metrics.policies.labels(str(req.policy_type_id), req.operation, status).inc()
+        status = await self.deliver_policy(
+            PolicyEvent(req.operation, req.policy_type_id, req.policy_instance_id, req.payload)
+        )
         answer = encode_policy_response(req.policy_type_id, req.policy_instance_id, self._handler_id, status)
         try:
             await self._reply(msg, A1_POLICY_RESP, answer)
