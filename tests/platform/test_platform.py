@@ -11,15 +11,16 @@ import httpx
 import pytest
 
 from ricsdk.errors import TransportError
-from ricsdk.runtime.config import XAppConfig
-from ricsdk.runtime.platform import HttpServer, PlatformConfig, PlatformServer
+from ricsdk.runtime.appmgr import AppmgrClient, AppmgrConfig, Registration, RegistrationError
+from ricsdk.runtime.config import ConfigWatcher, XAppConfig
+from ricsdk.runtime.platform import HttpServer, PlatformConfig, PlatformServer, XAppHost, descriptor_of
 from ricsdk.runtime.runner import RunnerConfig, XAppRunner
 from ricsdk.runtime.state import XAppState
 from ricsdk.runtime.submgr import ClientEndpoint, SubmgrConfig, SubmgrSubscriber
 from ricsdk.runtime.subscriptions import KpmSubscriptionSpec
 from ricsdk.runtime.xapp import Health, XApp
 from ricsdk.transport.rmr import RmrConfig, RmrTransport
-from tests.platform.conftest import FakeSubmgr, RmrTrio
+from tests.platform.conftest import FakeAppmgr, FakeSubmgr, RmrTrio
 
 DESCRIPTOR = {
     "name": "probe-test",
@@ -170,3 +171,82 @@ async def test_platform_port_and_host_are_configurable() -> None:
         assert platform.port == port
         async with httpx.AsyncClient() as client:
             assert (await client.get(f"http://127.0.0.1:{port}/ric/v1/health/alive")).status_code == 200
+
+
+async def test_xapp_host_brings_the_stack_up_in_order_and_down_in_reverse(
+    submgr: FakeSubmgr, appmgr: FakeAppmgr, rmr_trio: RmrTrio, tmp_path: Path
+) -> None:
+    import json
+
+    path = tmp_path / "config-file.json"
+    path.write_text(json.dumps(DESCRIPTOR))
+    cfg = XAppConfig.load(path)
+    app = ProbeXApp()
+    platform: PlatformServer | None = None
+
+    def endpoint() -> ClientEndpoint:
+        assert platform is not None
+        return ClientEndpoint("127.0.0.1", platform.port, rmr_trio.xapp.port)
+
+    sub = SubmgrSubscriber(SubmgrConfig(base_url=submgr.url), endpoint)
+    runner = XAppRunner(app, rmr_trio.xapp, subscriber=sub, config=RunnerConfig(app_config=cfg.controls))
+    watcher = ConfigWatcher.for_runner(cfg, runner, interval_s=0.05)
+    platform = PlatformServer(
+        runner,
+        config=PlatformConfig(host="127.0.0.1", port=0),
+        descriptor=descriptor_of(watcher),
+        subscriptions=sub,
+    )
+    registration = Registration.from_config(cfg, {"HOSTNAME": "probe-test"})
+    host = XAppHost(
+        runner,
+        platform,
+        appmgr=AppmgrClient(AppmgrConfig(base_url=appmgr.url), sleep=_no_sleep),
+        registration=registration,
+        watcher=watcher,
+    )
+    async with host:
+        # submgr called back during start(): the HTTP server was already listening
+        assert runner.state is XAppState.RUNNING
+        assert [b["appName"] for b in appmgr.registered] == ["probe-test"]
+        async with httpx.AsyncClient(base_url=platform.url) as client:
+            assert (await client.get("/ric/v1/health/ready")).status_code == 200
+            assert (await client.get("/ric/v1/config")).json()[0]["config"]["controls"] == {"threshold": 3}
+        url = platform.url
+    assert appmgr.deregistered == [{"appName": "probe-test", "appInstanceName": "probe-test"}]
+    assert submgr.deletes == ["7001"]
+    assert runner.state is XAppState.STOPPED
+    assert not platform.http.serving
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"{url}/ric/v1/health/alive")
+
+
+async def test_a_failed_registration_is_logged_unless_required(appmgr: FakeAppmgr, tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "config-file.json"
+    path.write_text(json.dumps(DESCRIPTOR))
+    cfg = XAppConfig.load(path)
+    appmgr.refuse_first = 99
+    for required in (False, True):
+        runner = XAppRunner(XApp(), _unstarted_transport())
+        platform = PlatformServer(runner, config=PlatformConfig(host="127.0.0.1", port=0))
+        host = XAppHost(
+            runner,
+            platform,
+            appmgr=AppmgrClient(AppmgrConfig(base_url=appmgr.url, tries=2), sleep=_no_sleep),
+            registration=Registration.from_config(cfg, {}),
+            require_registration=required,
+        )
+        if required:
+            with pytest.raises(RegistrationError):
+                await host.start()
+            assert runner.state is XAppState.STOPPED and not platform.http.serving  # cleaned up
+        else:
+            async with host:
+                assert runner.state is XAppState.RUNNING
+
+
+async def _no_sleep(_: float) -> None:
+    return None
