@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 # Debian packages the test suite uses as independent peers and services.
-SYSTEM_PACKAGES := tshark
+SYSTEM_PACKAGES := tshark postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench lint typecheck venv system-deps lock clean
