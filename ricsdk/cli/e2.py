@@ -662,25 +662,27 @@ def _malformed(what: str, exc: E2DecodeError) -> None:
 
 
 def format_json(doc: JsonValue, width: int = 100) -> str:
-    """``doc`` as indented JSON: an object or array that fits in ``width`` columns stays on one line, and so
-    does an array of scalars (measurement records, id lists) of any length."""
-    return _format(doc, "", width)[1]
+    """``doc`` as indented JSON: an object or array whose line fits in ``width`` columns stays on one line, and
+    so does an array of scalars (measurement records, id lists) of any length."""
+    return _format(doc, "", 0, width)[1]
 
 
-def _format(doc: JsonValue, indent: str, width: int) -> tuple[str, str]:
-    """(one-line form, formatted form) of ``doc``, built bottom-up so each value is serialised once."""
+def _format(doc: JsonValue, indent: str, lead: int, width: int) -> tuple[str, str]:
+    """(one-line form, formatted form) of ``doc``, built bottom-up so each value is serialised once; ``lead`` is
+    how many columns precede it on its first line."""
     if isinstance(doc, dict) and doc:
         inner = indent + "  "
-        parts = [(_json_string(k), _format(v, inner, width)) for k, v in doc.items()]
+        keys = [_json_string(k) for k in doc]
+        parts = [(k, _format(v, inner, len(inner) + len(k) + 2, width)) for k, v in zip(keys, doc.values())]
         flat = "{" + ", ".join(f"{k}: {f}" for k, (f, _) in parts) + "}"
-        if len(indent) + len(flat) <= width:
+        if lead + len(flat) <= width:
             return flat, flat
         return flat, "{\n" + ",\n".join(f"{inner}{k}: {p}" for k, (_, p) in parts) + f"\n{indent}}}"
     if isinstance(doc, list) and any(isinstance(x, dict | list) for x in doc):
         inner = indent + "  "
-        items = [_format(x, inner, width) for x in doc]
+        items = [_format(x, inner, len(inner), width) for x in doc]
         flat = "[" + ", ".join(f for f, _ in items) + "]"
-        if len(indent) + len(flat) <= width:
+        if lead + len(flat) <= width:
             return flat, flat
         return flat, "[\n" + ",\n".join(inner + p for _, p in items) + f"\n{indent}]"
     flat = _scalar(doc)
