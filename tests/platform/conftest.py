@@ -134,7 +134,7 @@ class RmrTrio:
     node: RmrTransport
 
 
-async def _route(t: RmrTransport, table: Path, routes: list[str]) -> None:
+async def route(t: RmrTransport, table: Path, routes: list[str]) -> None:
     table.write_text("newrt|start\n" + "".join(r + "\n" for r in routes) + "newrt|end\n")
     await asyncio.wait_for(t.wait_route_table(lambda rt: len(rt) >= len(routes)), 5)
 
@@ -150,9 +150,9 @@ async def rmr_trio(tmp_path: Path) -> AsyncIterator[RmrTrio]:
     for t in (trio.xapp, trio.submgr, trio.node):
         await t.start()
     node = f"127.0.0.1:{trio.node.port}"
-    await _route(trio.xapp, paths["xapp"], [f"mse|12040|-1|{node}"])
-    await _route(trio.submgr, paths["submgr"], [f"mse|{m}|-1|{node}" for m in (12010, 12020)])
-    await _route(trio.node, paths["node"], [f"mse|12050|-1|127.0.0.1:{trio.xapp.port}"])
+    await route(trio.xapp, paths["xapp"], [f"mse|12040|-1|{node}"])
+    await route(trio.submgr, paths["submgr"], [f"mse|{m}|-1|{node}" for m in (12010, 12020)])
+    await route(trio.node, paths["node"], [f"mse|12050|-1|127.0.0.1:{trio.xapp.port}"])
     try:
         yield trio
     finally:

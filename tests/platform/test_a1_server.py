@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +24,8 @@ from ricsdk.runtime.events import PolicyEvent
 from ricsdk.runtime.platform import HttpServer, PlatformConfig, PlatformServer, runner_policy_sink
 from ricsdk.runtime.runner import XAppRunner
 from ricsdk.runtime.xapp import XApp
-from tests.platform.conftest import RmrTrio, served
+from ricsdk.transport.base import Message
+from tests.platform.conftest import RmrTrio, route, served
 
 SLA = {"slices": [{"snssai": "1-000001", "min_prb_ratio": 10, "max_prb_ratio": 60}]}
 SLA2 = {"slices": [{"snssai": "1-000001", "min_prb_ratio": 20, "max_prb_ratio": 70, "max_latency_ms": 15}]}
@@ -264,3 +267,31 @@ async def test_standalone_endpoint_on_its_own_port_limits_storage_and_times_out_
     assert [r.operation for r in seen] == ["CREATE", "CREATE", "UPDATE"]
     assert (a1.stats.delivery_failures, a1.stats.rejected_full) == (1, 1)
     assert a1.stats.notifications_failed == 1  # nobody listened at the destination; the PUT was not held up
+
+
+async def test_the_mediator_path_and_the_rest_path_reach_the_same_handler(rmr_trio: RmrTrio, tmp_path: Path) -> None:
+    """A1_POLICY_REQ 20010 from the OSC mediator over RMR (its string type id and JSON-string payload) and a
+    PUT on the A1-P endpoint both end in the one ``@on_policy(20008)`` handler."""
+    mediator = rmr_trio.submgr  # any RMR peer can play the mediator
+    await route(mediator, tmp_path / "submgr.rt", [f"mse|20010|20008|127.0.0.1:{rmr_trio.xapp.port}"])
+    async with xapp_with_a1(rmr_trio.xapp) as s:
+        request = {
+            "operation": "CREATE",
+            "policy_type_id": "20008",
+            "policy_instance_id": "from-mediator",
+            "payload": json.dumps(SLA),
+        }
+        await mediator.send(Message(20010, json.dumps(request).encode(), sub_id=20008))
+        answer = await asyncio.wait_for(anext(aiter(mediator)), 5)
+        assert answer.mtype == 20011
+        assert json.loads(answer.payload) == {
+            "policy_type_id": 20008,
+            "policy_instance_id": "from-mediator",
+            "handler_id": "ricsdk",
+            "status": "OK",
+        }
+        assert (await s.client.put("/policytypes/20008/policies/from-rest", json=SLA2)).status_code == 201
+        assert [(e.operation, e.policy_instance_id, e.payload) for e in s.app.events] == [
+            ("CREATE", "from-mediator", SLA),
+            ("CREATE", "from-rest", SLA2),
+        ]
