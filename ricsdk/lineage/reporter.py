@@ -542,12 +542,7 @@ class LineageReporter:
             return RoundResult(0)
         sent = sum(len(b.payloads) for b in batches)
         self.stats.calls += 1
-        try:
-            result = await self.client.ingest(batches)
-        except ReporterError as exc:
-            if exc.code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-                self.stats.auth_failures += 1
-            raise
+        result = await self.client.ingest(batches)
         self.stats.batches_sent += len(batches)
         self.stats.records_sent += sent
         self.stats.bytes_sent += sum(len(p) for b in batches for p in b.payloads)
@@ -661,7 +656,10 @@ class LineageReporter:
             self._failing_since = self._clock()
         delay = self.backoff_delay(self._consecutive_failures)
         code = exc.code if isinstance(exc, ReporterError) else ""
-        logger = log.error if code in ("UNAUTHENTICATED", "PERMISSION_DENIED") else log.warning
+        refused = code in ("UNAUTHENTICATED", "PERMISSION_DENIED")
+        if refused:
+            self.stats.auth_failures += 1
+        logger = log.error if refused else log.warning
         logger(
             "lineage shipping failed; retrying with backoff",
             error=str(exc),
