@@ -2,7 +2,8 @@
 
 Transactions are explicit (``BEGIN`` / ``COMMIT`` on autocommit connections), the same as SQLite's, so the SQL
 of :class:`~rapps.governance.store.base.SqlStore` runs unchanged; placeholders become ``%s``. Decision rows go
-in with ``executemany`` in pipeline mode. A committed transaction is durable (``synchronous_commit`` as the
+in with ``COPY`` (the chain verifier has already established that each is new; one ingesting governance
+process per database), the other statements with ``executemany`` in pipeline mode. A committed transaction is durable (``synchronous_commit`` as the
 server has it, ``on`` by default).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rapps.governance.errors import StoreError
@@ -53,6 +54,11 @@ class PostgresStore(SqlStore):
         return psycopg.connect(self.dsn, autocommit=True)
 
     def _insert_decisions(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        # COPY: the verifier has established that every row is new (one ingesting process per database)
+        with conn.cursor() as cur, cur.copy(f"COPY decisions ({DECISION_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with conn.cursor() as cur:
-            placeholders = ", ".join(["%s"] * len(DECISION_COLUMNS.split(",")))
-            cur.executemany(f"INSERT INTO decisions ({DECISION_COLUMNS}) VALUES ({placeholders})", rows)
+            cur.executemany(sql, rows)
