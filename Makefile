@@ -43,7 +43,7 @@ bench: venv
 	$(PY) -m benchmarks
 
 demo: venv
-	$(BIN)/ricsdk demo
+	$(PY) -m xapps.slice_prb_allocator.demo --periods 100 --period-ms 100 --out demo-output
 
 # Refresh the lock of what the suite was tested with.
 lock: venv

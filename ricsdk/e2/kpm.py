@@ -900,12 +900,18 @@ def _dec_records(d: PerDecoder) -> tuple[MeasDataItem, ...]:
         end = d.end
         from_bytes = int.from_bytes
         for _ in range(m):
-            if not pos & 7:
+            if not pos & 7 and pos < end:
                 # Octet-aligned record (the usual layout: each integer record ends on an octet boundary).
                 i = pos >> 3
                 b = data[i]
                 if b < 0x20:  # extension 0, alternative 00 = integer; bits 3-4 = octets - 1
                     j = i + 2 + (b >> 3)
+                    if j << 3 > end:
+                        raise E2DecodeError(
+                            f"truncated measurement record: needs {j - i} octets, {(end >> 3) - i} left",
+                            data=data,
+                            bit_position=pos,
+                        )
                     append(from_bytes(data[i + 1 : j], "big"))
                     pos = j << 3
                     continue

@@ -120,8 +120,8 @@ class XAppContext:
 class XApp:
     """Base class of every xApp. Override the hooks you need; declare handlers with the decorators."""
 
-    name: ClassVar[str] = "xapp"
-    version: ClassVar[str] = "0.0.0"
+    name: str = "xapp"
+    version: str = "0.0.0"
     handlers: ClassVar[dict[tuple[HandlerKind, str | int | None], HandlerSpec]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

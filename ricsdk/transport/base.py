@@ -56,7 +56,10 @@ class TransportStats:
 class Transport(Protocol):
     """What the runtime needs from a transport."""
 
-    stats: TransportStats
+    @property
+    def stats(self) -> TransportStats:
+        """The transport's counters (read-only for the runtime; a transport may extend them)."""
+        ...
 
     async def start(self) -> None:
         """Bind, connect, subscribe: whatever makes the transport ready. Idempotent."""

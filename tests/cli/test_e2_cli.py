@@ -621,13 +621,6 @@ def test_a_malformed_e2sm_payload_exits_1() -> None:
     assert "E2SM-KPM-IndicationMessage" in result.stderr and "at bit" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="codec: E2SM-KPM indication message 0c0000000208 (format 1, one data item, records cut short) fails "
-    "in the octet-aligned record fast path of kpm._dec_records with an IndexError that decode_complete turns into "
-    "'E2SM-KPM-IndicationMessage: IndexError: index out of range' at bit 40, path '': the reason does not say "
-    "what was truncated and the field path (measData...) is missing",
-)
 def test_a_truncated_kpm_record_list_is_reported_with_its_field_path() -> None:
     result = run(["decode", "--kind", "indication-message", "--version", "2", "--hex", "0c0000000208"])
     assert result.exit_code == 1

@@ -214,6 +214,12 @@ class SliceDemand:
         self._t = t + 1
         return Period(t, values, need, need_next)
 
+    def set_cap(self, index: int, pct: float) -> None:
+        """Cap what slice ``index`` may use from now on (% of the cell's PRBs), e.g. the max PRB quota in force."""
+        if not 0.0 <= pct <= 100.0:
+            raise ConfigError(f"cap must be in [0, 100], not {pct!r}", source="demand", field="cap")
+        self._cap[index] = max(pct, 1e-6)
+
     def periods(self, count: int) -> Iterator[Period]:
         """The next ``count`` periods."""
         for _ in range(count):

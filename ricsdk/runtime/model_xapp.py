@@ -1,0 +1,520 @@
+"""Model-driven xApps: a manifest's ONNX model closes the near-RT loop, every decision recorded.
+
+Theory of operation
+-------------------
+Per RIC indication (one E2 node / cell, all its slices) the decision path runs these timed stages:
+
+1. ``decode``: E2AP + E2SM-KPM (done by the dispatcher; timed from the bytes entering the transport);
+2. ``extract``: the format-1 records become a ``[slices, measurements]`` matrix (NaN = missing) through a plan
+   derived once per measurement-information list (the list is the same object every period of a
+   subscription, see :mod:`ricsdk.e2.kpm`);
+3. ``features``: one period appended to the per-slice windows and the feature matrix built
+   (:mod:`ricsdk.features`);
+4. ``infer``: one batched call per model slot (:mod:`ricsdk.models`): active, canary (a stable fraction of
+   slices) and shadow (recorded, never acted on);
+5. ``guard``: outputs mapped to quotas (:class:`~ricsdk.runtime.manifest.QuotaMapping`), clamped to the slice
+   bounds (the manifest's, narrowed by an A1 slice SLA policy when one is in force), ``dedicated <= min <=
+   max`` enforced, each bound moved at most ``max_change_per_period`` points from the quota in force; a slice
+   whose model failed, returned a non-finite value or is still filling its window keeps its last quota
+   (counted as withheld, with the reason);
+6. ``encode`` + ``send``: one RC slice PRB quota control for all changed slices of the node (E2SM-RC +
+   RICcontrolRequest), MEID = the node, mtype 12040;
+7. ``lineage``: one decision record per slice and slot (the shadow's too), with the model version, feature
+   row, output, action sent or withheld and why, policies in force and the stage timings.
+
+Nothing here blocks: the model is loaded off the loop (``load`` runs ``load_model`` in a thread and installs the
+result by reference), lineage leaves through the recorder's bounded queue, metrics are in-memory counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from ricsdk.e2.common import Snssai
+from ricsdk.e2.e2ap import RicRequestId
+from ricsdk.e2.kpm import IndicationMessageF1, MeasInfoItem, Missing
+from ricsdk.e2.slice_quota import SliceQuota
+from ricsdk.features.store import FeatureStore, incomplete_rows
+from ricsdk.lineage.record import ModelRef, RcAction
+from ricsdk.lineage.record import Slot as LineageSlot
+from ricsdk.lineage.recorder import LineageRecorder
+from ricsdk.models.host import InferenceResult, ModelHost, RowStatus, Slot
+from ricsdk.models.loaded import LoadedModel, load_model
+from ricsdk.models.spec import ModelSpec, ModelVersion
+from ricsdk.runtime.events import Indication
+from ricsdk.runtime.handlers import on_indication
+from ricsdk.runtime.manifest import Manifest, SliceBounds
+from ricsdk.runtime.subscriptions import KpmSubscriptionSpec
+from ricsdk.runtime.xapp import RIC_CONTROL_REQ, Health, XApp
+from ricsdk.transport.base import Message
+
+__all__ = ["Decision", "ModelXApp"]
+
+log = structlog.get_logger(__name__)
+
+_STAGES = ("decode", "extract", "features", "infer", "guard", "encode", "send", "lineage")
+_LSLOT = {Slot.ACTIVE: LineageSlot.ACTIVE, Slot.CANARY: LineageSlot.CANARY, Slot.SHADOW: LineageSlot.SHADOW}
+
+
+@dataclass(slots=True)
+class _Plan:
+    """How one measurement-information list maps onto the feature store, resolved once."""
+
+    keys: list[str]  # slice keys, in row order
+    rows: NDArray[np.intp]  # feature-store rows
+    rec_index: NDArray[np.intp]  # records used, in the order of (row_pos, col)
+    row_pos: NDArray[np.intp]
+    col: NDArray[np.intp]
+    snssai: list[Snssai]
+    bounds: list[SliceBounds | None]
+    info: tuple[MeasInfoItem, ...]  # the list the plan was derived from (keeps its id from being reused)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What one indication led to (returned by :meth:`ModelXApp.decide`, also kept as ``last_decision``)."""
+
+    e2_node: str
+    cell: str
+    slices: tuple[str, ...]
+    quotas: tuple[tuple[int, int, int], ...]
+    sent: bool
+    reasons: tuple[str, ...]
+    stage_ns: Mapping[str, int]
+    call_process_id: bytes | None = None
+    #: indication bytes received by the transport -> control bytes handed to it (ns), when a control was sent
+    loop_ns: int | None = None
+
+
+@dataclass(slots=True)
+class _SliceState:
+    quota: tuple[int, int, int] | None = None
+    policy_ids: tuple[str, ...] = ()
+    sla: tuple[int, int] | None = None  # (min, max) from an A1 slice SLA policy
+
+
+class ModelXApp(XApp):
+    """An xApp defined by a :class:`~ricsdk.runtime.manifest.Manifest`; subclass it to change a hook."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        lineage: LineageRecorder | None = None,
+        host: ModelHost | None = None,
+        perf_clock: Callable[[], int] = time.monotonic_ns,
+        wall_clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        super().__init__()
+        self.manifest = manifest
+        self.name = manifest.name
+        self.version = manifest.version
+        self.lineage = lineage
+        self.host = host or ModelHost(manifest.model.n_features, manifest.model.n_outputs, group=manifest.name)
+        self.store = FeatureStore(manifest.features, manifest.window)
+        self._perf = perf_clock
+        self._wall = wall_clock
+        self._plans: dict[tuple[str, str, int], _Plan] = {}
+        self._slices: dict[str, _SliceState] = {}
+        self._bounds = {b.snssai.key: b for b in manifest.slices}
+        self._meas_col = {m: i for i, m in enumerate(self.store.measurements)}
+        self._mapping = manifest.control.mapping
+        self._max_step = manifest.control.max_change_per_period
+        self._refs: dict[tuple[ModelVersion, Slot], ModelRef] = {}
+        self.decisions = 0
+        self.withheld: dict[str, int] = {}
+        self.last_decision: Decision | None = None
+        #: the most recent loop latencies (indication bytes in -> control bytes out), ns
+        self.loop_latency_ns: deque[int] = deque(maxlen=100_000)
+        self._stage_hist: dict[str, Any] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    async def load(self) -> None:
+        loaded = await asyncio.to_thread(load_model, self.manifest.model)
+        self.host.install(Slot.ACTIVE, loaded)
+        log.info("model loaded", model=str(loaded.identity), app=self.name)
+        m = self.ctx.metrics.stage_seconds
+        self._stage_hist = {s: m.labels(s) for s in _STAGES}
+
+    async def swap_model(self, spec: ModelSpec, slot: Slot = Slot.ACTIVE, *, fraction: float | None = None) -> None:
+        """Load ``spec`` off the loop and install it in ``slot``; a refused artifact leaves the old one serving."""
+        loaded: LoadedModel = await asyncio.to_thread(load_model, spec)
+        self.host.install(slot, loaded, fraction=fraction)
+        log.info("model installed", model=str(loaded.identity), slot=slot.value)
+
+    def check_health(self) -> Health:
+        if self.host.model(Slot.ACTIVE) is None:
+            return Health(False, "no active model")
+        if self.lineage is not None and not self.lineage.healthy:
+            return Health(False, "lineage recorder unhealthy")
+        return Health(True)
+
+    def subscriptions(self) -> Sequence[KpmSubscriptionSpec]:
+        t = self.manifest.subscription
+        return [
+            KpmSubscriptionSpec(
+                f"kpm-{node}",
+                node,
+                self.manifest.measurements,
+                tuple(b.snssai for b in self.manifest.slices),
+                period_ms=t.period_ms,
+                ran_function_id=t.ran_function_id,
+                kpm_version=t.kpm_version,
+                timestamp_octets=t.timestamp_octets,
+            )
+            for node in t.e2_nodes
+        ]
+
+    # -- A1 ------------------------------------------------------------------------------------------------
+    def apply_sla(self, slice_key: str, min_ratio: int, max_ratio: int, policy_id: str) -> None:
+        """Narrow a slice's quota bounds (an A1 slice SLA policy); the manifest bounds still apply."""
+        st = self._slices.setdefault(slice_key, _SliceState())
+        st.sla = (min_ratio, max_ratio)
+        st.policy_ids = tuple(sorted({*st.policy_ids, policy_id}))
+
+    def clear_sla(self, policy_id: str) -> None:
+        for st in self._slices.values():
+            if policy_id in st.policy_ids:
+                st.policy_ids = tuple(p for p in st.policy_ids if p != policy_id)
+                if not st.policy_ids:
+                    st.sla = None
+
+    # -- the decision path ---------------------------------------------------------------------------------
+    @on_indication()
+    async def on_kpm(self, ind: Indication) -> None:
+        await self.decide(ind)
+
+    def _plan(self, ind: Indication, info: tuple[MeasInfoItem, ...]) -> _Plan:
+        key = (ind.e2_node, ind.cell, id(info))
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        order: dict[str, int] = {}
+        rec_index, row_pos, cols = [], [], []
+        for i, item in enumerate(info):
+            name = item.meas_type if isinstance(item.meas_type, str) else f"#{item.meas_type}"
+            col = self._meas_col.get(name)
+            lab = item.labels[0]
+            if col is None or lab.slice_id is None:
+                continue
+            pos = order.setdefault(lab.slice_id.key, len(order))
+            rec_index.append(i)
+            row_pos.append(pos)
+            cols.append(col)
+        keys = list(order)
+        rows = self.store.rows([(ind.e2_node, ind.cell, k) for k in keys])
+        plan = _Plan(
+            keys,
+            rows,
+            np.asarray(rec_index, dtype=np.intp),
+            np.asarray(row_pos, dtype=np.intp),
+            np.asarray(cols, dtype=np.intp),
+            [Snssai.parse(k) for k in keys],
+            [self._bounds.get(k) for k in keys],
+            info,
+        )
+        if len(self._plans) > 4096:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _values(self, plan: _Plan, records: tuple[Any, ...]) -> NDArray[np.float64]:
+        try:
+            rec = np.asarray(records, dtype=np.float64)
+        except (TypeError, ValueError):
+            rec = np.asarray([math.nan if isinstance(r, Missing) else float(r) for r in records], dtype=np.float64)
+        values = np.full((len(plan.keys), len(self._meas_col)), np.nan)
+        values[plan.row_pos, plan.col] = rec[plan.rec_index]
+        return values
+
+    def _propose(self, outputs: NDArray[np.float32]) -> NDArray[np.float64]:
+        """Model outputs -> ``[n, 3]`` (min, max, dedicated) in percent, before bounds and rate limits."""
+        m = self._mapping
+        if m.kind == "prb_need":
+            need = outputs[:, 0].astype(np.float64)
+            return np.stack([need * m.floor, need * (1.0 + m.headroom), np.full_like(need, m.dedicated)], axis=1)
+        return outputs[:, :3].astype(np.float64)
+
+    def _guard(self, key: str, b: SliceBounds | None, want: tuple[float, float, float]) -> tuple[int, int, int, str]:
+        lo, hi = (b.min_ratio, b.max_ratio) if b is not None else (0, 100)
+        st = self._slices.get(key)
+        reason = ""
+        if st is not None and st.sla is not None:
+            lo, hi = max(lo, st.sla[0]), min(hi, st.sla[1])
+            if lo > hi:
+                lo = hi
+            reason = "sla"
+        mn, mx, ded = (round(min(max(v, 0.0), 100.0)) for v in want)
+        mn2, mx2 = min(max(mn, lo), hi), min(max(mx, lo), hi)
+        if (mn2, mx2) != (mn, mx):
+            reason = reason or "clamped"
+        mx2 = max(mx2, mn2)
+        last = st.quota if st is not None else None
+        step = self._max_step
+        if last is not None and step < 100:
+            mn3 = min(max(mn2, last[0] - step), last[0] + step)
+            mx3 = min(max(mx2, last[1] - step), last[1] + step)
+            mx3 = max(mx3, mn3)
+            if (mn3, mx3) != (mn2, mx2):
+                reason = "rate-limited"
+            mn2, mx2 = mn3, mx3
+        # The slice's guaranteed dedicated share is a floor; dedicated PRBs are part of the min share.
+        ded2 = min(max(ded, b.dedicated_ratio if b is not None else 0), mn2)
+        return mn2, mx2, ded2, reason
+
+    def _fit_capacity(self, plan: _Plan, quotas: list[tuple[int, int, int]], reasons: list[str]) -> None:
+        """Keep the minimum ratios of one cell's slices within 100 % (the node refuses more).
+
+        Slices whose quota is held keep it; the others give back the part of their minimum above their lower
+        bound, in proportion to it. Capacity wins over the per-period rate limit.
+        """
+        total = sum(q[0] for q in quotas)
+        if total <= 100:
+            return
+        excess = total - 100
+        adjustable = [i for i, r in enumerate(reasons) if not r.startswith("held")]
+        lows = {}
+        for i in adjustable:
+            b = plan.bounds[i]
+            st = self._slices.get(plan.keys[i])
+            lo = b.min_ratio if b is not None else 0
+            if st is not None and st.sla is not None:
+                lo = max(lo, min(st.sla[0], b.max_ratio if b is not None else 100))
+            lows[i] = min(lo, quotas[i][0])
+        room = sum(quotas[i][0] - lows[i] for i in adjustable)
+        if room <= 0:
+            self._withhold("over-capacity")
+            return
+        for i in adjustable:
+            mn, mx, ded = quotas[i]
+            give = -(-(mn - lows[i]) * excess // room) if room else 0  # ceil, so the total ends <= 100
+            mn2 = max(lows[i], mn - give)
+            quotas[i] = (mn2, max(mx, mn2), min(ded, mn2))
+            if mn2 != mn:
+                reasons[i] = "capacity"
+
+    async def decide(self, ind: Indication) -> Decision | None:
+        perf = self._perf
+        t0 = perf()
+        stage: dict[str, int] = {}
+        msg = ind.message
+        if not isinstance(msg, IndicationMessageF1) or not msg.meas_info:
+            self._withhold("no-format-1-measurements")
+            return None
+        plan = self._plan(ind, msg.meas_info)
+        n = len(plan.keys)
+        if n == 0:
+            self._withhold("no-slice-measurements")
+            return None
+        values = self._values(plan, msg.meas_data[-1].records)
+        t1 = perf()
+        stage["extract"] = t1 - t0
+        store = self.store
+        store.update(plan.rows, values)
+        x = store.matrix(plan.rows)
+        ready = store.ready(plan.rows)
+        incomplete = incomplete_rows(x)
+        t2 = perf()
+        stage["features"] = t2 - t1
+        result = self.host.infer(plan.rows, plan.keys, x)
+        t3 = perf()
+        stage["infer"] = t3 - t2
+        proposed = self._propose(result.outputs)
+        status = result.status
+        quotas: list[tuple[int, int, int]] = []
+        reasons: list[str] = []
+        changed = False
+        for i, key in enumerate(plan.keys):
+            st = self._slices.get(key)
+            if st is None:
+                st = self._slices[key] = _SliceState()
+            if status[i] != RowStatus.OK or not ready[i] or incomplete[i]:
+                why = (
+                    "warming-up"
+                    if not ready[i]
+                    else "missing-features"
+                    if incomplete[i]
+                    else _STATUS_REASON[int(status[i])]
+                )
+                b = plan.bounds[i]
+                q = st.quota or ((b.min_ratio, b.max_ratio, b.dedicated_ratio) if b is not None else (0, 100, 0))
+                quotas.append(q)
+                reasons.append(f"held:{why}")
+                self._withhold(why)
+                continue
+            row = proposed[i]
+            mn, mx, ded, reason = self._guard(key, plan.bounds[i], (row[0], row[1], row[2]))
+            q = (mn, mx, ded)
+            if q != st.quota:
+                changed = True
+            quotas.append(q)
+            reasons.append(reason)
+        self._fit_capacity(plan, quotas, reasons)
+        t4 = perf()
+        stage["guard"] = t4 - t3
+        sent = False
+        cpid: bytes | None = None
+        loop_ns: int | None = None
+        ctl = self.manifest.control
+        sq = (
+            [
+                SliceQuota(ctl.plmn, plan.snssai[i], q[0], q[1], q[2])
+                for i, q in enumerate(quotas)
+                if not reasons[i].startswith("held") or self._slices[plan.keys[i]].quota is not None
+            ]
+            if changed or ctl.send_unchanged
+            else []
+        )
+        if sq:
+            ctx = self.ctx
+            header, body = ctx.quota_encoder(ctl.param_ids).encode(sq)
+            rid = RicRequestId(ind.request_id.requestor_id, ind.request_id.instance_id)
+            pdu, cpid = ctx.control_request(
+                ind.e2_node, rid, ctl.ran_function_id, header, body, tuple(q.snssai.key for q in sq)
+            )
+            t5 = perf()
+            stage["encode"] = t5 - t4
+            await ctx.send(Message(RIC_CONTROL_REQ, pdu, sub_id=rid.instance_id, meid=ind.e2_node))
+            t6 = perf()
+            stage["send"] = t6 - t5
+            sent = True
+            if ind.received_ns and ind.received_ns <= t6:
+                loop_ns = t6 - ind.received_ns
+                self.loop_latency_ns.append(loop_ns)
+            for i, key in enumerate(plan.keys):
+                if not reasons[i].startswith("held"):
+                    self._slices[key].quota = quotas[i]
+            self._export_quotas(plan.keys, quotas, reasons)
+        else:
+            t6 = perf()
+            for i, r in enumerate(reasons):
+                if not r.startswith("held"):
+                    reasons[i] = "unchanged"
+                    self._withhold("unchanged")
+        self._count_models(result, n)
+        if ind.received_ns and ind.received_ns <= t0:
+            stage["decode"] = t0 - ind.received_ns  # queue wait + E2AP/KPM decode, same monotonic clock
+        if self.lineage is not None:
+            self._record(ind, plan, x, result, quotas, reasons, sent, stage)
+            stage["lineage"] = perf() - t6
+        self.decisions += 1
+        hist = self._stage_hist
+        for s, ns in stage.items():
+            h = hist.get(s)
+            if h is not None:
+                h.observe(ns / 1e9)
+        decision = Decision(ind.e2_node, ind.cell, tuple(plan.keys), tuple(quotas), sent, tuple(reasons), stage, cpid)
+        self.last_decision = decision
+        return decision
+
+    def _withhold(self, why: str) -> None:
+        self.withheld[why] = self.withheld.get(why, 0) + 1
+        if self._ctx is not None:
+            self.ctx.metrics.withheld.labels(why).inc()
+
+    def _export_quotas(self, keys: list[str], quotas: list[tuple[int, int, int]], reasons: list[str]) -> None:
+        g = self.ctx.metrics.quota
+        for key, q, r in zip(keys, quotas, reasons, strict=True):
+            if r.startswith("held"):
+                continue
+            g.labels(key, "min").set(q[0])
+            g.labels(key, "max").set(q[1])
+            g.labels(key, "dedicated").set(q[2])
+
+    def _count_models(self, result: InferenceResult, n: int) -> None:
+        m = self.ctx.metrics
+        for slot, version in result.models.items():
+            rows = n if slot is not Slot.CANARY else int((result.source == 2).sum())
+            if slot is Slot.ACTIVE and Slot.CANARY in result.models:
+                rows = int((result.source == 1).sum())
+            m.decisions.labels(version.name, version.version, slot.value).inc(rows)
+            m.inference_cpu.labels(version.name, version.version, slot.value).inc(result.cpu_ns.get(slot, 0) / 1e9)
+        for slot in result.errors:
+            v = result.models.get(slot)
+            m.inference_failures.labels(v.name if v else "?").inc()
+
+    def _ref(self, version: ModelVersion, slot: Slot) -> ModelRef:
+        r = self._refs.get((version, slot))
+        if r is None:
+            r = self._refs[(version, slot)] = ModelRef(version.name, version.version, version.sha256, _LSLOT[slot])
+        return r
+
+    def _record(
+        self,
+        ind: Indication,
+        plan: _Plan,
+        x: NDArray[np.float32],
+        result: InferenceResult,
+        quotas: list[tuple[int, int, int]],
+        reasons: list[str],
+        sent: bool,
+        stage: dict[str, int],
+    ) -> None:
+        rec = self.lineage
+        assert rec is not None
+        keep = self.manifest.record_features
+        node, cell = ind.e2_node, ind.cell
+        ts = self._wall()
+        outputs = result.outputs.tolist()
+        rows = x.tolist() if keep else None
+        cpu_total = sum(result.cpu_ns.values())
+        n = len(plan.keys)
+        cpu_share = cpu_total // n if n else 0
+        no_model = ModelRef("none", "0", "0" * 64, LineageSlot.ACTIVE)
+        for i, key in enumerate(plan.keys):
+            v = result.model_of(i)
+            slot = result.slot_of(i)
+            ref = self._ref(v, slot) if v is not None and slot is not None else no_model
+            q = quotas[i]
+            held = reasons[i].startswith("held")
+            rec.record(
+                decision_id=f"{node}/{cell}/{key}/{ts}",
+                e2_node=node,
+                cell=cell,
+                slice_id=key,
+                model=ref,
+                output=outputs[i],
+                action=RcAction(q[0], q[1], q[2], sent and not held, reasons[i]),
+                features=rows[i] if rows is not None else None,
+                policy_ids=self._slices[key].policy_ids,
+                stage_ns=stage,
+                cpu_ns=cpu_share,
+            )
+        if result.shadow_outputs is not None and Slot.SHADOW in result.models:
+            ref = self._ref(result.models[Slot.SHADOW], Slot.SHADOW)
+            shadow = self._propose(result.shadow_outputs)
+            sh_out = result.shadow_outputs.tolist()
+            for i, key in enumerate(plan.keys):
+                row = shadow[i]
+                ok = result.shadow_status is not None and result.shadow_status[i] == RowStatus.OK
+                mn, mx, ded, _ = self._guard(key, plan.bounds[i], (row[0], row[1], row[2])) if ok else (0, 0, 0, "")
+                rec.record(
+                    decision_id=f"{node}/{cell}/{key}/{ts}/shadow",
+                    e2_node=node,
+                    cell=cell,
+                    slice_id=key,
+                    model=ref,
+                    output=sh_out[i],
+                    action=RcAction(mn, mx, ded, False, "shadow" if ok else "shadow:failed"),
+                    features=rows[i] if rows is not None else None,
+                    policy_ids=self._slices[key].policy_ids,
+                    stage_ns=stage,
+                    cpu_ns=result.cpu_ns.get(Slot.SHADOW, 0) // (n or 1),
+                )
+
+
+_STATUS_REASON = {
+    int(RowStatus.NO_MODEL): "no-model",
+    int(RowStatus.FAILED): "inference-failed",
+    int(RowStatus.NON_FINITE): "non-finite-output",
+}
