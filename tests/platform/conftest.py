@@ -135,8 +135,10 @@ class RmrTrio:
 
 
 async def route(t: RmrTransport, table: Path, routes: list[str]) -> None:
+    """Replace a seed table with ``mse|mtype|sub_id|endpoint`` records and wait until exactly it is installed."""
+    keys = {(int(r.split("|")[1]), int(r.split("|")[2])) for r in routes}
     table.write_text("newrt|start\n" + "".join(r + "\n" for r in routes) + "newrt|end\n")
-    await asyncio.wait_for(t.wait_route_table(lambda rt: len(rt) >= len(routes)), 5)
+    await asyncio.wait_for(t.wait_route_table(lambda rt: set(rt.entries) == keys), 5)
 
 
 @pytest.fixture
