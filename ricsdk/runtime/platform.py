@@ -373,11 +373,11 @@ class XAppHost:
         self._started: list[str] = []
 
     async def start(self) -> None:
-        try:
-            await self.platform.start()
+        try:  # each piece is marked before it starts, so a half-started one is closed too
             self._started.append("platform")
-            await self.runner.start()
+            await self.platform.start()
             self._started.append("runner")
+            await self.runner.start()
             if self.appmgr is not None and self.registration is not None:
                 try:
                     await self.appmgr.register(self.registration)
@@ -386,8 +386,8 @@ class XAppHost:
                         raise
                     log.error("xApp not registered with appmgr; running unregistered", error=str(exc))
             if self.watcher is not None:
-                await self.watcher.start()
                 self._started.append("watcher")
+                await self.watcher.start()
         except BaseException:
             await self.aclose()
             raise

@@ -250,3 +250,16 @@ async def test_a_failed_registration_is_logged_unless_required(appmgr: FakeAppmg
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+async def test_a_runner_that_fails_to_start_is_closed_with_the_http_server(rmr_trio: RmrTrio) -> None:
+    class Broken(XApp):
+        async def load(self) -> None:
+            raise RuntimeError("model file missing")
+
+    runner = XAppRunner(Broken(), rmr_trio.xapp)
+    platform = PlatformServer(runner, config=PlatformConfig(host="127.0.0.1", port=0))
+    with pytest.raises(RuntimeError, match="model file missing"):
+        await XAppHost(runner, platform).start()
+    assert runner.state is XAppState.STOPPED
+    assert not platform.http.serving
