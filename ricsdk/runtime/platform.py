@@ -249,9 +249,13 @@ class PlatformServer:
                 collector = StatsCollector(prefix, _single(stats))
                 self.runner.metrics.add_collector(collector)
                 self._collectors.append(collector)
-        if self._a1 is not None:
-            await self._a1.start()
-        await self.http.start()
+        try:
+            if self._a1 is not None:
+                await self._a1.start()
+            await self.http.start()
+        except BaseException:
+            await self.aclose()
+            raise
 
     async def aclose(self) -> None:
         await self.http.aclose()
