@@ -40,6 +40,7 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
+from ricsdk.a1 import slice_sla
 from ricsdk.e2.common import Snssai
 from ricsdk.e2.e2ap import RicRequestId
 from ricsdk.e2.kpm import IndicationMessageF1, MeasInfoItem, Missing
@@ -51,8 +52,8 @@ from ricsdk.lineage.recorder import LineageRecorder
 from ricsdk.models.host import InferenceResult, ModelHost, RowStatus, Slot
 from ricsdk.models.loaded import LoadedModel, load_model
 from ricsdk.models.spec import ModelSpec, ModelVersion
-from ricsdk.runtime.events import Indication
-from ricsdk.runtime.handlers import on_indication
+from ricsdk.runtime.events import Indication, PolicyEvent
+from ricsdk.runtime.handlers import on_indication, on_policy
 from ricsdk.runtime.manifest import Manifest, SliceBounds
 from ricsdk.runtime.subscriptions import KpmSubscriptionSpec
 from ricsdk.runtime.xapp import RIC_CONTROL_REQ, Health, XApp
@@ -176,6 +177,22 @@ class ModelXApp(XApp):
         ]
 
     # -- A1 ------------------------------------------------------------------------------------------------
+    @on_policy(slice_sla.TYPE_ID)
+    def on_slice_sla(self, event: PolicyEvent) -> None:
+        """The slice SLA policy type (20008): narrow each named slice's quota bounds while the policy holds.
+
+        An invalid payload raises :class:`~ricsdk.errors.A1PayloadError`, which the dispatcher answers with
+        status ERROR; a delete lifts the policy's bounds.
+        """
+        if event.operation == "DELETE":
+            self.clear_sla(event.policy_instance_id)
+            return
+        sla = slice_sla.parse(event.payload)
+        self.clear_sla(event.policy_instance_id)
+        for entry in sla.slices:
+            self.apply_sla(entry.snssai.key, entry.min_prb_ratio, entry.max_prb_ratio, event.policy_instance_id)
+        log.info("slice SLA policy applied", policy=event.policy_instance_id, slices=len(sla.slices))
+
     def apply_sla(self, slice_key: str, min_ratio: int, max_ratio: int, policy_id: str) -> None:
         """Narrow a slice's quota bounds (an A1 slice SLA policy); the manifest bounds still apply."""
         st = self._slices.setdefault(slice_key, _SliceState())

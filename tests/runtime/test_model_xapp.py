@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ricsdk.errors import ConfigError, ModelError
+from ricsdk.errors import A1PayloadError, ConfigError, ModelError
 from ricsdk.lineage import LineageRecorder, Spool, SpoolConfig, verify_spool
 from ricsdk.lineage.spool import FsyncPolicy
 from ricsdk.models.host import Slot
@@ -221,3 +221,23 @@ async def test_inference_failure_holds_the_last_quota(tmp_path: Path) -> None:
     assert {k: s.quota for k, s in app._slices.items()} == quotas_before
     assert node2.stats.controls_acked == 0
     assert np.isfinite(list(app.loop_latency_ns)).all()
+
+
+async def test_a1_slice_sla_policy_from_the_mediator_narrows_bounds(tmp_path: Path) -> None:
+    """An OSC A1 mediator message (string type id, JSON-string payload) reaches the flagship's handler."""
+    from ricsdk.runtime.events import PolicyEvent
+
+    app = _app()
+    payload = {"slices": [{"snssai": "1-000001", "min_prb_ratio": 30, "max_prb_ratio": 40}]}
+    app.on_slice_sla(PolicyEvent("CREATE", 20008, "p1", payload))
+    b = app._bounds["1-000001"]
+    assert app._guard("1-000001", b, (5.0, 90.0, 0.0))[:2] == (30, 40)
+    assert app._slices["1-000001"].policy_ids == ("p1",)
+    app.on_slice_sla(PolicyEvent("DELETE", 20008, "p1", {}))
+    assert app._guard("1-000001", b, (5.0, 90.0, 0.0))[:2] == (5, 80)
+    with pytest.raises(A1PayloadError):
+        app.on_slice_sla(
+            PolicyEvent(
+                "CREATE", 20008, "p2", {"slices": [{"snssai": "1-000001", "min_prb_ratio": 50, "max_prb_ratio": 10}]}
+            )
+        )
