@@ -321,9 +321,12 @@ class E2NodeEmulator:
     ) -> bytes:
         """The RICindication PDU carrying ``records`` for ``sub`` (next sequence number); ``header`` is the encoded
         KPM indication header, built from the clock when omitted."""
-        message = sub.encoder.encode(records)
         if header is None:
             header = self.codec.encode_indication_header(IndicationHeader(self._timestamp()))
+        return self.indication_pdu(sub, header, sub.encoder.encode(records))
+
+    def indication_pdu(self, sub: NodeSubscription, header: bytes, message: bytes) -> bytes:
+        """The RICindication PDU of ``sub`` carrying an encoded KPM header and message (next sequence number)."""
         sub.sn = (sub.sn + 1) & 0xFFFF
         return e2ap.encode_e2ap(
             e2ap.RicIndication(
