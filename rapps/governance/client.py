@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ssl
 from types import TracebackType
 from typing import Any
 
@@ -22,7 +23,8 @@ class GovernanceClient:
         self, base_url: str, *, token: str | None = None, verify: bool | str = True, timeout_s: float = 60.0
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, verify=verify, timeout=timeout_s)
+        trust: bool | ssl.SSLContext = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, verify=trust, timeout=timeout_s)
 
     def close(self) -> None:
         self._http.close()

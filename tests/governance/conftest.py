@@ -16,13 +16,17 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rapps.governance.store import PostgresStore, SqliteStore, SqlStore
@@ -48,6 +52,85 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+ROOT = Path(__file__).resolve().parents[2]
+INGEST = "ingest-token-reliability-0001"
+READER = "reader-token-reliability-0001"
+WRITER = "writer-token-reliability-0001"
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+class Governance:
+    """``python -m rapps.governance serve`` as a child process on fixed ports (so it can be restarted)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.database = tmp / "governance.db"
+        self.tokens = tmp / "tokens"
+        self.tokens.write_text(f"xapp ingest {INGEST}\naudit read {READER}\nops read,write {WRITER}\n")
+        self.grpc_port = _free_port()
+        self.http_port = _free_port()
+        self.ready = tmp / "ready.json"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self) -> None:
+        self.ready.unlink(missing_ok=True)
+        log = (self.tmp / "governance.log").open("ab")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rapps.governance",
+                "serve",
+                "--database",
+                str(self.database),
+                "--grpc-listen",
+                self.target,
+                "--http-listen",
+                f"127.0.0.1:{self.http_port}",
+                "--tokens",
+                str(self.tokens),
+                "--ready-file",
+                str(self.ready),
+            ],
+            cwd=ROOT,
+            env=ENV,
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 30
+        while not self.ready.exists():
+            assert self.proc.poll() is None, (self.tmp / "governance.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "governance did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def get(self, path: str, token: str | None = READER) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(self.url + path, headers=headers, timeout=30)
+
+
+@pytest.fixture
+def governance(tmp_path: Path) -> Iterator[Governance]:
+    """A governance child process (secure profile, tokens INGEST and READER)."""
+    gov = Governance(tmp_path)
+    gov.start()
+    yield gov
+    gov.stop()
 
 
 class PostgresServer:

@@ -187,3 +187,75 @@ async def test_provenance_and_report_on_the_flagship_model(server: GovernanceSer
         assert "/v1/slices/{slice_id}/governing" in openapi["paths"]
         governing = (await ops.get("/v1/slices/1-000001/governing", params={"at": "2027-01-15T08:01:00Z"})).json()
         assert governing["model"]["digest"] == digest
+
+
+async def test_tls_on_both_listeners(tmp_path: Path) -> None:
+    """A self-signed certificate (openssl): gRPC and REST speak TLS, a plaintext client gets nowhere."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from rapps.governance.config import TlsConfig
+    from ricsdk.lineage.reporter import ClientTls
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"xapp ingest {INGEST}\naudit read {READER}\n")
+    srv = GovernanceServer(
+        GovernanceConfig(
+            database=str(tmp_path / "g.db"),
+            grpc_listen=("127.0.0.1", 0),
+            http_listen=("127.0.0.1", 0),
+            tokens_file=tokens,
+            tls=TlsConfig(cert, key),
+        )
+    )
+    await srv.start()
+    try:
+        batch = [OutgoingBatch(Stream.MAIN, tuple(Producer().many(5)))]
+        secure = GrpcLineageClient(
+            f"127.0.0.1:{srv.grpc_port}", token=INGEST, tls=ClientTls(root_certificates=cert.read_bytes())
+        )
+        plain = GrpcLineageClient(f"127.0.0.1:{srv.grpc_port}", token=INGEST, timeout_s=3.0)
+        try:
+            assert (await secure.ingest(batch)).contiguous == {"xapp-1": 4}
+            with pytest.raises(ReporterError):
+                await plain.ingest(batch)
+        finally:
+            await secure.aclose()
+            await plain.aclose()
+        headers = {"Authorization": f"Bearer {READER}"}
+        async with httpx.AsyncClient(
+            base_url=f"https://127.0.0.1:{srv.http_port}", verify=ssl.create_default_context(cafile=str(cert))
+        ) as https:
+            chains = await https.get("/v1/chains", headers=headers)
+            assert chains.status_code == 200 and chains.json()[0]["contiguous"] == 4
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{srv.http_port}") as http:
+            with pytest.raises(httpx.HTTPError):
+                await http.get("/v1/health")
+    finally:
+        await srv.aclose()

@@ -10,108 +10,24 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ricsdk.lineage import FsyncPolicy, LineageRecorder, Spool, SpoolConfig, verify_spool
 from ricsdk.lineage.encoding import peek_identity
 from ricsdk.lineage.spool import FRAME_HEADER_SIZE, SEGMENT_HEADER_SIZE, read_frame
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import ENV, INGEST, READER, ROOT, Governance
+
 PRODUCER = Path(__file__).with_name("producer.py")
-INGEST = "ingest-token-reliability-0001"
-READER = "reader-token-reliability-0001"
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Governance:
-    """``python -m rapps.governance serve`` as a child process on fixed ports (so it can be restarted)."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.database = tmp / "governance.db"
-        self.tokens = tmp / "tokens"
-        self.tokens.write_text(f"xapp ingest {INGEST}\naudit read {READER}\n")
-        self.grpc_port = _free_port()
-        self.http_port = _free_port()
-        self.ready = tmp / "ready.json"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    def start(self) -> None:
-        self.ready.unlink(missing_ok=True)
-        log = (self.tmp / "governance.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rapps.governance",
-                "serve",
-                "--database",
-                str(self.database),
-                "--grpc-listen",
-                self.target,
-                "--http-listen",
-                f"127.0.0.1:{self.http_port}",
-                "--tokens",
-                str(self.tokens),
-                "--ready-file",
-                str(self.ready),
-            ],
-            cwd=ROOT,
-            env=ENV,
-            stdout=log,
-            stderr=log,
-        )
-        deadline = time.monotonic() + 30
-        while not self.ready.exists():
-            assert self.proc.poll() is None, (self.tmp / "governance.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "governance did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
-        self.proc = None
-
-    def get(self, path: str, token: str | None = READER) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.get(self.url + path, headers=headers, timeout=30)
-
-
-@pytest.fixture
-def governance(tmp_path: Path) -> Iterator[Governance]:
-    gov = Governance(tmp_path)
-    gov.start()
-    yield gov
-    gov.stop()
 
 
 class Producer:

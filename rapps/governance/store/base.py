@@ -173,6 +173,9 @@ class SqlStore:
     def _errors(self) -> tuple[type[BaseException], ...]:
         raise NotImplementedError
 
+    def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        conn.executemany(sql, rows)
+
     def describe(self) -> str:
         """Where the data lives (path or DSN without password), for logs."""
         raise NotImplementedError
@@ -306,7 +309,7 @@ class SqlStore:
 
     def _insert_decisions(self, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         placeholders = ", ".join("?" * _N_DECISION_COLUMNS)
-        conn.executemany(self._sql(f"INSERT INTO decisions ({DECISION_COLUMNS}) VALUES ({placeholders})"), rows)
+        self._executemany(conn, self._sql(f"INSERT INTO decisions ({DECISION_COLUMNS}) VALUES ({placeholders})"), rows)
 
     def ingest(
         self,
@@ -344,7 +347,8 @@ class SqlStore:
             if decision_rows:
                 self._insert_decisions(conn, decision_rows)
             if plan.events:
-                conn.executemany(
+                self._executemany(
+                    conn,
                     self._sql(
                         "INSERT INTO integrity_events (observed_ns, kind, instance, sequence, stream, detail, hash, "
                         "payload, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -410,7 +414,8 @@ class SqlStore:
                 w[2] = ts
             elif ts > w[3]:
                 w[3] = ts
-        conn.executemany(
+        self._executemany(
+            conn,
             self._sql(
                 "INSERT INTO model_stats (model_name, model_version, model_digest, slot, decisions, sent, withheld, "
                 "cpu_ns, first_ns, last_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -422,7 +427,8 @@ class SqlStore:
             ),
             [(*key, *values) for key, values in stats.items()],
         )
-        conn.executemany(
+        self._executemany(
+            conn,
             self._sql(
                 "INSERT INTO slice_windows (slice_id, bucket_ns, model_name, model_version, model_digest, slot, "
                 "policy_ids, decisions, sent, first_ns, last_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

@@ -3,8 +3,8 @@
 Transactions are explicit (``BEGIN`` / ``COMMIT`` on autocommit connections), the same as SQLite's, so the SQL
 of :class:`~rapps.governance.store.base.SqlStore` runs unchanged; placeholders become ``%s``. Decision rows go
 in with ``COPY`` (the chain verifier has already established that each is new; one ingesting governance
-process per database), the other statements with ``executemany`` in pipeline mode. A committed transaction is durable (``synchronous_commit`` as the
-server has it, ``on`` by default).
+process per database), the other statements with ``executemany`` in pipeline mode. A committed transaction
+is durable as the server's ``synchronous_commit`` says (``on`` by default).
 """
 
 from __future__ import annotations
