@@ -79,6 +79,14 @@ class GovernanceServer:
         return TokenAuth.from_file(self.config.tokens_file)
 
     async def start(self) -> None:
+        """Open the store and start both servers; on failure, undo what was started and raise."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _start(self) -> None:
         config = self.config
         auth = self._auth()
         if self.store is None:

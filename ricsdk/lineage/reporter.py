@@ -568,7 +568,7 @@ class LineageReporter:
             if known is None:
                 continue
             sequence = min(sequence, known)
-            if sequence <= self._last_ack.get(instance, -1) and sequence <= (self.spool.acknowledged(instance) or -1):
+            if sequence <= _acked(self.spool, instance):
                 continue
             deleted = await asyncio.to_thread(self.spool.acknowledge, instance, sequence)
             self.stats.acknowledgements += 1
@@ -678,7 +678,7 @@ class LineageReporter:
             if (seq := self.spool.last_sequence(inst)) is not None
         }
         while self._clock() < deadline:
-            if all((self.spool.acknowledged(inst) or -1) >= seq for inst, seq in targets.items()):
+            if all(_acked(self.spool, inst) >= seq for inst, seq in targets.items()):
                 return True
             await self._sleep(min(self._poll_s, 0.05))
         return False
@@ -695,6 +695,12 @@ class LineageReporter:
                 await task
         self._state = ReporterState.CLOSED
         log.info("lineage reporter stopped", spool=str(self.spool.path), **self.stats.as_dict())
+
+
+def _acked(spool: Spool, instance: str) -> int:
+    """The spool's acknowledged sequence of ``instance``, -1 when none."""
+    acked = spool.acknowledged(instance)
+    return -1 if acked is None else acked
 
 
 def _instances_in(path: Path) -> Iterator[str]:

@@ -21,6 +21,11 @@ from ricsdk.lineage.reporter import GrpcLineageClient, LineageReporter
 MODEL = ModelRef("prb", "1.0.0", "sha256:" + "ab" * 32)
 
 
+def _acked(spool: Spool, instance: str) -> int:
+    acked = spool.acknowledged(instance)
+    return -1 if acked is None else acked
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("spool")
@@ -82,11 +87,11 @@ async def main() -> int:
     target = start + args.count - 1
     while time.monotonic() < deadline:
         status()
-        if (spool.acknowledged(args.instance) or -1) >= target:
+        if _acked(spool, args.instance) >= target:
             break
         await asyncio.sleep(0.05)
     status()
-    ok = (spool.acknowledged(args.instance) or -1) >= target
+    ok = _acked(spool, args.instance) >= target
     await reporter.aclose()
     await client.aclose()
     await recorder.aclose()

@@ -238,3 +238,20 @@ async def test_task_ships_while_the_recorder_writes(
     await recorder.aclose()
     assert governance.ingestor is not None and governance.ingestor.watermark("xapp-1") == (1999, 1999)
     assert governance.ingestor.stats.integrity_events == 0
+
+
+async def test_a_single_record_is_acknowledged_and_flush_sees_sequence_zero(
+    tmp_path: Path, clock: StepClock, governance: GovernanceServer
+) -> None:
+    recorder = _filled(tmp_path, clock, 1)
+    client = GrpcLineageClient(f"127.0.0.1:{governance.grpc_port}")
+    reporter = LineageReporter(recorder.spool, client)
+    try:
+        first = await reporter.run_once()
+        assert first.sent == 1 and first.acknowledged == {"xapp-1": 0}
+        assert (await reporter.run_once()).sent == 0
+        assert await reporter.flush(1.0)
+    finally:
+        await client.aclose()
+    assert recorder.spool.acknowledged("xapp-1") == 0 and reporter.stats.acknowledgements == 1
+    recorder.close()

@@ -517,8 +517,8 @@ class SqlStore:
         return StoredDecision(int(row[0]), summarize(record, int(row[1])), record, payload)
 
     def decisions_by_id(self, decision_id: str, *, limit: int = 20) -> list[DecisionSummary]:
-        """Decisions carrying ``decision_id`` (the runtime's id; not unique across instances). Scans by slice
-        index is impossible here, so this uses the table; meant for audits, not hot paths."""
+        """Decisions carrying ``decision_id`` (the runtime's id; not unique across instances). No index serves
+        this lookup (it would slow ingest down), so it scans: meant for audits, not for hot paths."""
         with self._read() as conn:
             rows = self._fetchall(
                 conn, f"SELECT {_SUMMARY_COLUMNS} FROM decisions WHERE decision_id = ? LIMIT ?", (decision_id, limit)
