@@ -2002,6 +2002,8 @@ def decode_e2ap(data: bytes) -> E2apMessage:
     try:
         if cls is RicIndication:
             return _decode_indication(body)
+        if cls is RicControlAcknowledge:
+            return _decode_control_ack(body)
         decoded: E2apMessage = _decode_generic(cls, body)
         return decoded
     except E2DecodeError as exc:
@@ -2095,6 +2097,33 @@ def _decode_indication(body: bytes) -> RicIndication:
         if slots[k] is None:
             raise E2DecodeError(f"mandatory IE {_IND_NAMES[k]} missing", data=body)
     return RicIndication(slots[0], slots[1], slots[2], slots[4], slots[5], slots[6], slots[3], slots[7])
+
+
+_ACK_ATTR: Final = {29: 0, 5: 1, 20: 2, 32: 3}
+_ACK_NAMES: Final = ("RICrequestID", "RANfunctionID", "RICcallProcessID", "RICcontrolOutcome")
+
+
+def _decode_control_ack(body: bytes) -> RicControlAcknowledge:
+    """RICcontrolAcknowledge straight from the bytes (it follows every control on the hot path)."""
+    ies, _ = _parse_container(body, 0, len(body))
+    slots: list[Any] = [None] * 4
+    for ie_id, crit, raw in ies:
+        k = _ACK_ATTR.get(ie_id)
+        if k is None:
+            if crit == 0:
+                raise E2DecodeError(f"unknown IE {ie_id} with criticality reject", data=body)
+            continue
+        if slots[k] is not None:
+            raise E2DecodeError(f"IE {_ACK_NAMES[k]} ({ie_id}) repeated", data=body)
+        try:
+            slots[k] = (_dec_request_id, _dec_ran_function_id, _dec_octets, _dec_octets)[k](raw)
+        except E2DecodeError as exc:
+            exc.add_context(_ACK_NAMES[k])
+            raise
+    for k in (0, 1):
+        if slots[k] is None:
+            raise E2DecodeError(f"mandatory IE {_ACK_NAMES[k]} missing", data=body)
+    return RicControlAcknowledge(slots[0], slots[1], slots[2], slots[3])
 
 
 def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> bytes:

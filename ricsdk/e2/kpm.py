@@ -935,8 +935,21 @@ def _dec_records(d: PerDecoder) -> tuple[MeasDataItem, ...]:
         incomplete = _dec_true(d) if flag else False
         if ext:
             d.skip_extensions()
-        out.append(MeasDataItem(tuple(recs), incomplete))
+        out.append(_decoded_data_item(tuple(recs), incomplete))
     return tuple(out)
+
+
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
+def _decoded_data_item(records: tuple[MeasRecord, ...], incomplete: bool) -> MeasDataItem:
+    """A MeasDataItem from the decoder, whose records already meet the type's constraints (at least one;
+    integers from at most four octets, REALs, or Missing), so ``__post_init__``'s per-record check is skipped."""
+    item: MeasDataItem = _new_object(MeasDataItem)
+    _set_field(item, "records", records)
+    _set_field(item, "incomplete", incomplete)
+    return item
 
 
 def _enc_granul(e: PerEncoder, v: int) -> None:

@@ -68,6 +68,13 @@ _LSLOT = {Slot.ACTIVE: LineageSlot.ACTIVE, Slot.CANARY: LineageSlot.CANARY, Slot
 
 
 @dataclass(slots=True)
+class _SliceState:
+    quota: tuple[int, int, int] | None = None
+    policy_ids: tuple[str, ...] = ()
+    sla: tuple[int, int] | None = None  # (min, max) from an A1 slice SLA policy
+
+
+@dataclass(slots=True)
 class _Plan:
     """How one measurement-information list maps onto the feature store, resolved once."""
 
@@ -79,6 +86,8 @@ class _Plan:
     snssai: list[Snssai]
     bounds: list[SliceBounds | None]
     info: tuple[MeasInfoItem, ...]  # the list the plan was derived from (keeps its id from being reused)
+    states: list[_SliceState]
+    limits: list[tuple[int, int, int]]  # (min bound, max bound, dedicated floor) per slice
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +104,6 @@ class Decision:
     call_process_id: bytes | None = None
     #: indication bytes received by the transport -> control bytes handed to it (ns), when a control was sent
     loop_ns: int | None = None
-
-
-@dataclass(slots=True)
-class _SliceState:
-    quota: tuple[int, int, int] | None = None
-    policy_ids: tuple[str, ...] = ()
-    sla: tuple[int, int] | None = None  # (min, max) from an A1 slice SLA policy
 
 
 class ModelXApp(XApp):
@@ -137,15 +139,13 @@ class ModelXApp(XApp):
         self.last_decision: Decision | None = None
         #: the most recent loop latencies (indication bytes in -> control bytes out), ns
         self.loop_latency_ns: deque[int] = deque(maxlen=100_000)
-        self._stage_hist: dict[str, Any] = {}
+        self._quota_gauges: dict[str, tuple[Any, Any, Any]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def load(self) -> None:
         loaded = await asyncio.to_thread(load_model, self.manifest.model)
         self.host.install(Slot.ACTIVE, loaded)
         log.info("model loaded", model=str(loaded.identity), app=self.name)
-        m = self.ctx.metrics.stage_seconds
-        self._stage_hist = {s: m.labels(s) for s in _STAGES}
 
     async def swap_model(self, spec: ModelSpec, slot: Slot = Slot.ACTIVE, *, fraction: float | None = None) -> None:
         """Load ``spec`` off the loop and install it in ``slot``; a refused artifact leaves the old one serving."""
@@ -239,6 +239,8 @@ class ModelXApp(XApp):
             [Snssai.parse(k) for k in keys],
             [self._bounds.get(k) for k in keys],
             info,
+            [self._slices.setdefault(k, _SliceState()) for k in keys],
+            [_limits(self._bounds.get(k)) for k in keys],
         )
         if len(self._plans) > 4096:
             self._plans.clear()
@@ -254,40 +256,56 @@ class ModelXApp(XApp):
         values[plan.row_pos, plan.col] = rec[plan.rec_index]
         return values
 
-    def _propose(self, outputs: NDArray[np.float32]) -> NDArray[np.float64]:
-        """Model outputs -> ``[n, 3]`` (min, max, dedicated) in percent, before bounds and rate limits."""
+    def _want(self, out: list[float]) -> tuple[float, float, float]:
+        """One row of model outputs -> the (min, max, dedicated) it asks for, in percent."""
         m = self._mapping
         if m.kind == "prb_need":
-            need = outputs[:, 0].astype(np.float64)
-            return np.stack([need * m.floor, need * (1.0 + m.headroom), np.full_like(need, m.dedicated)], axis=1)
-        return outputs[:, :3].astype(np.float64)
+            need = out[0]
+            return need * m.floor, need * (1.0 + m.headroom), float(m.dedicated)
+        return out[0], out[1], out[2]
 
-    def _guard(self, key: str, b: SliceBounds | None, want: tuple[float, float, float]) -> tuple[int, int, int, str]:
-        lo, hi = (b.min_ratio, b.max_ratio) if b is not None else (0, 100)
-        st = self._slices.get(key)
+    def _clamp(
+        self, st: _SliceState, limits: tuple[int, int, int], want: tuple[float, float, float]
+    ) -> tuple[int, int, int, str]:
+        """The policy guard for one slice: bounds (narrowed by an A1 SLA), ordering, per-period rate limit."""
+        lo, hi, dfloor = limits
         reason = ""
-        if st is not None and st.sla is not None:
-            lo, hi = max(lo, st.sla[0]), min(hi, st.sla[1])
+        sla = st.sla
+        if sla is not None:
+            lo = sla[0] if sla[0] > lo else lo
+            hi = sla[1] if sla[1] < hi else hi
             if lo > hi:
                 lo = hi
             reason = "sla"
-        mn, mx, ded = (round(min(max(v, 0.0), 100.0)) for v in want)
-        mn2, mx2 = min(max(mn, lo), hi), min(max(mx, lo), hi)
-        if (mn2, mx2) != (mn, mx):
-            reason = reason or "clamped"
-        mx2 = max(mx2, mn2)
-        last = st.quota if st is not None else None
+        w0, w1, w2 = want
+        mn = 0 if not w0 > 0.0 else 100 if w0 >= 100.0 else int(w0 + 0.5)
+        mx = 0 if not w1 > 0.0 else 100 if w1 >= 100.0 else int(w1 + 0.5)
+        ded = 0 if not w2 > 0.0 else 100 if w2 >= 100.0 else int(w2 + 0.5)
+        mn2 = lo if mn < lo else hi if mn > hi else mn
+        mx2 = lo if mx < lo else hi if mx > hi else mx
+        if not reason and (mn2 != mn or mx2 != mx):
+            reason = "clamped"
+        if mx2 < mn2:
+            mx2 = mn2
+        last = st.quota
         step = self._max_step
         if last is not None and step < 100:
-            mn3 = min(max(mn2, last[0] - step), last[0] + step)
-            mx3 = min(max(mx2, last[1] - step), last[1] + step)
-            mx3 = max(mx3, mn3)
-            if (mn3, mx3) != (mn2, mx2):
+            a, b = last[0] - step, last[0] + step
+            mn3 = a if mn2 < a else b if mn2 > b else mn2
+            a, b = last[1] - step, last[1] + step
+            mx3 = a if mx2 < a else b if mx2 > b else mx2
+            if mx3 < mn3:
+                mx3 = mn3
+            if mn3 != mn2 or mx3 != mx2:
                 reason = "rate-limited"
             mn2, mx2 = mn3, mx3
         # The slice's guaranteed dedicated share is a floor; dedicated PRBs are part of the min share.
-        ded2 = min(max(ded, b.dedicated_ratio if b is not None else 0), mn2)
-        return mn2, mx2, ded2, reason
+        ded = dfloor if ded < dfloor else ded
+        return mn2, mx2, ded if ded < mn2 else mn2, reason
+
+    def _guard(self, key: str, b: SliceBounds | None, want: tuple[float, float, float]) -> tuple[int, int, int, str]:
+        """:meth:`_clamp` for one slice by key (tests and tools)."""
+        return self._clamp(self._slices.setdefault(key, _SliceState()), _limits(b), want)
 
     def _fit_capacity(self, plan: _Plan, quotas: list[tuple[int, int, int]], reasons: list[str]) -> None:
         """Keep the minimum ratios of one cell's slices within 100 % (the node refuses more).
@@ -302,11 +320,10 @@ class ModelXApp(XApp):
         adjustable = [i for i, r in enumerate(reasons) if not r.startswith("held")]
         lows = {}
         for i in adjustable:
-            b = plan.bounds[i]
-            st = self._slices.get(plan.keys[i])
-            lo = b.min_ratio if b is not None else 0
-            if st is not None and st.sla is not None:
-                lo = max(lo, min(st.sla[0], b.max_ratio if b is not None else 100))
+            lo, hi, _ = plan.limits[i]
+            sla = plan.states[i].sla
+            if sla is not None:
+                lo = max(lo, min(sla[0], hi))
             lows[i] = min(lo, quotas[i][0])
         room = sum(quotas[i][0] - lows[i] for i in adjustable)
         if room <= 0:
@@ -346,31 +363,33 @@ class ModelXApp(XApp):
         result = self.host.infer(plan.rows, plan.keys, x)
         t3 = perf()
         stage["infer"] = t3 - t2
-        proposed = self._propose(result.outputs)
-        status = result.status
+        outputs = result.outputs.tolist()
+        status = result.status.tolist()
+        ready_l = ready.tolist()
+        incomplete_l = incomplete.tolist()
+        states = plan.states
+        limits = plan.limits
+        want = self._want
+        clamp = self._clamp
         quotas: list[tuple[int, int, int]] = []
         reasons: list[str] = []
         changed = False
-        for i, key in enumerate(plan.keys):
-            st = self._slices.get(key)
-            if st is None:
-                st = self._slices[key] = _SliceState()
-            if status[i] != RowStatus.OK or not ready[i] or incomplete[i]:
+        for i in range(n):
+            st = states[i]
+            if status[i] != _OK or not ready_l[i] or incomplete_l[i]:
                 why = (
                     "warming-up"
-                    if not ready[i]
+                    if not ready_l[i]
                     else "missing-features"
-                    if incomplete[i]
-                    else _STATUS_REASON[int(status[i])]
+                    if incomplete_l[i]
+                    else _STATUS_REASON[status[i]]
                 )
-                b = plan.bounds[i]
-                q = st.quota or ((b.min_ratio, b.max_ratio, b.dedicated_ratio) if b is not None else (0, 100, 0))
-                quotas.append(q)
-                reasons.append(f"held:{why}")
+                lim = limits[i]
+                quotas.append(st.quota or (lim[0], lim[1], lim[2]))
+                reasons.append("held:" + why)
                 self._withhold(why)
                 continue
-            row = proposed[i]
-            mn, mx, ded, reason = self._guard(key, plan.bounds[i], (row[0], row[1], row[2]))
+            mn, mx, ded, reason = clamp(st, limits[i], want(outputs[i]))
             q = (mn, mx, ded)
             if q != st.quota:
                 changed = True
@@ -410,8 +429,10 @@ class ModelXApp(XApp):
                 self.loop_latency_ns.append(loop_ns)
             for i, key in enumerate(plan.keys):
                 if not reasons[i].startswith("held"):
-                    self._slices[key].quota = quotas[i]
-            self._export_quotas(plan.keys, quotas, reasons)
+                    st = self._slices[key]
+                    if st.quota != quotas[i]:
+                        st.quota = quotas[i]
+                        self._export_quota(key, quotas[i])
         else:
             t6 = perf()
             for i, r in enumerate(reasons):
@@ -425,11 +446,9 @@ class ModelXApp(XApp):
             self._record(ind, plan, x, result, quotas, reasons, sent, stage)
             stage["lineage"] = perf() - t6
         self.decisions += 1
-        hist = self._stage_hist
+        observe = self.ctx.metrics.stages.observe_ns
         for s, ns in stage.items():
-            h = hist.get(s)
-            if h is not None:
-                h.observe(ns / 1e9)
+            observe(s, ns)
         decision = Decision(ind.e2_node, ind.cell, tuple(plan.keys), tuple(quotas), sent, tuple(reasons), stage, cpid)
         self.last_decision = decision
         return decision
@@ -439,14 +458,15 @@ class ModelXApp(XApp):
         if self._ctx is not None:
             self.ctx.metrics.withheld.labels(why).inc()
 
-    def _export_quotas(self, keys: list[str], quotas: list[tuple[int, int, int]], reasons: list[str]) -> None:
-        g = self.ctx.metrics.quota
-        for key, q, r in zip(keys, quotas, reasons, strict=True):
-            if r.startswith("held"):
-                continue
-            g.labels(key, "min").set(q[0])
-            g.labels(key, "max").set(q[1])
-            g.labels(key, "dedicated").set(q[2])
+    def _export_quota(self, key: str, q: tuple[int, int, int]) -> None:
+        """Update the slice's quota gauges (called only when its quota changed)."""
+        gauges = self._quota_gauges.get(key)
+        if gauges is None:
+            g = self.ctx.metrics.quota
+            gauges = self._quota_gauges[key] = (g.labels(key, "min"), g.labels(key, "max"), g.labels(key, "dedicated"))
+        gauges[0].set(q[0])
+        gauges[1].set(q[1])
+        gauges[2].set(q[2])
 
     def _count_models(self, result: InferenceResult, n: int) -> None:
         m = self.ctx.metrics
@@ -509,12 +529,13 @@ class ModelXApp(XApp):
             )
         if result.shadow_outputs is not None and Slot.SHADOW in result.models:
             ref = self._ref(result.models[Slot.SHADOW], Slot.SHADOW)
-            shadow = self._propose(result.shadow_outputs)
             sh_out = result.shadow_outputs.tolist()
+            sh_status = result.shadow_status.tolist() if result.shadow_status is not None else [-1] * n
             for i, key in enumerate(plan.keys):
-                row = shadow[i]
-                ok = result.shadow_status is not None and result.shadow_status[i] == RowStatus.OK
-                mn, mx, ded, _ = self._guard(key, plan.bounds[i], (row[0], row[1], row[2])) if ok else (0, 0, 0, "")
+                ok = sh_status[i] == _OK
+                mn, mx, ded, _ = (
+                    self._clamp(plan.states[i], plan.limits[i], self._want(sh_out[i])) if ok else (0, 0, 0, "")
+                )
                 rec.record(
                     decision_id=f"{node}/{cell}/{key}/{ts}/shadow",
                     e2_node=node,
@@ -528,6 +549,13 @@ class ModelXApp(XApp):
                     stage_ns=stage,
                     cpu_ns=result.cpu_ns.get(Slot.SHADOW, 0) // (n or 1),
                 )
+
+
+_OK = int(RowStatus.OK)
+
+
+def _limits(b: SliceBounds | None) -> tuple[int, int, int]:
+    return (b.min_ratio, b.max_ratio, b.dedicated_ratio) if b is not None else (0, 100, 0)
 
 
 _STATUS_REASON = {

@@ -1,8 +1,13 @@
 """E2SM-KPM v2/v3 cross-checked against asn1tools compiling ASN.1 modules written from the specifications.
 
 Both directions: asn1tools decodes our bytes to the value we meant, and we decode asn1tools' bytes to the same
-dataclass. Encodings are also compared byte for byte, except when a REAL is present (asn1tools may add a
-redundant leading mantissa octet, which X.690 8.5.7.5 does not require; both forms decode alike).
+dataclass. Encodings are also compared byte for byte, except in two places where asn1tools departs from the
+standard and we follow it (both forms decode alike):
+
+- a REAL: asn1tools may add a redundant leading mantissa octet, which X.690 8.5.7.5 does not require;
+- a NULL extension alternative (the v3 ``notSatisfied`` record): asn1tools writes an empty open type (length
+  0), while X.691 10.1.3 makes the complete encoding of an empty value one zero octet (length 1, ``00``), as we
+  and pycrate write it (pycrate refuses asn1tools' form; see test_not_satisfied_is_pinned).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ def _oracle(v3: bool) -> Any:
 
 
 def _has_real(v: Any) -> bool:
-    return "real" in repr(v) or "valueReal" in repr(v) or isinstance(v, float)
+    return "real" in repr(v) or "valueReal" in repr(v) or isinstance(v, float) or "notSatisfied" in repr(v)
 
 
 def _normalise(v: Any) -> Any:
@@ -146,3 +151,11 @@ def test_per_slice_indication_is_byte_identical_to_asn1tools() -> None:
     ours = k.F1Encoder(info, 100).encode(recs)
     assert ours == kpm_v2().encode("E2SM-KPM-IndicationMessage", A.message(m, False))
     assert k.KpmCodec().decode_indication_message(ours) == m
+
+
+def test_not_satisfied_is_pinned() -> None:
+    """X.691 10.1.3: the open type of an empty extension alternative carries one zero octet (pycrate agrees)."""
+    m = k.IndicationMessageF1((k.MeasDataItem((5, k.Missing.NOT_SATISFIED, 7)),))
+    codec = k.KpmCodec(k.KpmVersion.V3)
+    assert codec.encode_indication_message(m).hex() == "000000000300058001000007"
+    assert codec.decode_indication_message(bytes.fromhex("0000000003000580000007")) == m  # asn1tools' form

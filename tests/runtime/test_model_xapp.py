@@ -17,7 +17,7 @@ from ricsdk.lineage.spool import FsyncPolicy
 from ricsdk.models.host import Slot
 from ricsdk.models.loaded import LoadedModel
 from ricsdk.runtime.manifest import Manifest, load_manifest, parse_manifest
-from ricsdk.runtime.model_xapp import _SliceState
+from ricsdk.runtime.model_xapp import _limits, _SliceState
 from ricsdk.runtime.runner import XAppRunner
 from ricsdk.testing.e2node import E2NodeEmulator
 from ricsdk.transport.memory import MEID_ROUTE, MemoryHub
@@ -142,9 +142,10 @@ def test_capacity_keeps_the_sum_of_minimums_within_100() -> None:
     @dataclasses.dataclass
     class P:
         keys: list[str]
-        bounds: list[object]
+        limits: list[tuple[int, int, int]]
+        states: list[_SliceState]
 
-    plan = P(plan_keys, [app._bounds[k] for k in plan_keys])
+    plan = P(plan_keys, [_limits(app._bounds[k]) for k in plan_keys], [_SliceState() for _ in plan_keys])
     app._fit_capacity(plan, quotas, reasons)  # type: ignore[arg-type]
     assert sum(q[0] for q in quotas) <= 100
     assert all(q[0] >= app._bounds[k].min_ratio for q, k in zip(quotas, plan_keys, strict=True))
