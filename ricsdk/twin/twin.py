@@ -161,8 +161,13 @@ class Twin:
         self.stats.ticks += 1
         due = [(node, plan) for node in self.nodes.values() for plan in node.due()]
         messages = batch_messages(self.records, [plan for _, plan in due], self._batch)
+        header = self.records.header
         for (node, plan), message in zip(due, messages, strict=True):
-            await node.emit(plan, message)
+            if message is None:
+                await node.emit(plan)
+            else:
+                pdu = node.indication_pdu(plan.sub, header(node.codec, plan.start_ns), message)
+                await node.send_indication(plan.sub, pdu)
         self.stats.indications += len(due)
         return result
 

@@ -8,7 +8,7 @@ import pytest
 
 from ricsdk.errors import ConfigError, TransportError
 from ricsdk.transport.base import Message
-from ricsdk.twin import Scenario, Twin, load_scenario
+from ricsdk.twin import Scenario, Twin, load_scenario, scenario_from_dict
 from ricsdk.twin.loop import Link, Probe, TransportKind, connect
 from tests.twin.xapps import ProportionalAllocator, StaticEqualShare, Watcher
 
@@ -134,3 +134,18 @@ async def test_probe_counts_what_its_consumer_has_handled() -> None:
     await pb.aclose()
     assert (await consumers[1]) == [1, 1]
     await consumers[0]
+
+
+async def test_real_time_mode_paces_ticks_by_the_wall_clock() -> None:
+    sc = load_scenario("steady")
+    fast = scenario_from_dict({**sc.raw, "tick_ms": 20})
+    twin = Twin(fast)
+    app = _allocator(twin)
+    app.period_ms = 20
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    report = await twin.run_with(app, "memory", 10, realtime=True)
+    elapsed = loop.time() - t0
+    assert elapsed >= 9 * 0.02
+    assert report["ticks"] == 10 and report["e2"]["indications"] == 10 * len(fast.cells)
+    assert twin.clock() - fast.start_unix_ns == 10 * 20_000_000  # virtual time still moves one tick a step
