@@ -42,7 +42,6 @@ from numpy.typing import NDArray
 
 from ricsdk.a1 import slice_sla
 from ricsdk.e2.common import Snssai
-from ricsdk.e2.e2ap import RicRequestId
 from ricsdk.e2.kpm import IndicationMessageF1, MeasInfoItem, Missing
 from ricsdk.e2.slice_quota import SliceQuota
 from ricsdk.features.store import FeatureStore, incomplete_rows
@@ -402,22 +401,19 @@ class ModelXApp(XApp):
         cpid: bytes | None = None
         loop_ns: int | None = None
         ctl = self.manifest.control
-        sq = (
-            [
-                SliceQuota(ctl.plmn, plan.snssai[i], q[0], q[1], q[2])
-                for i, q in enumerate(quotas)
-                if not reasons[i].startswith("held") or self._slices[plan.keys[i]].quota is not None
-            ]
-            if changed or ctl.send_unchanged
-            else []
-        )
+        sq: list[SliceQuota] = []
+        sent_keys: list[str] = []
+        if changed or ctl.send_unchanged:
+            plmn = ctl.plmn
+            for i, q in enumerate(quotas):
+                if not reasons[i].startswith("held") or states[i].quota is not None:
+                    sq.append(SliceQuota(plmn, plan.snssai[i], q[0], q[1], q[2]))
+                    sent_keys.append(plan.keys[i])
         if sq:
             ctx = self.ctx
             header, body = ctx.quota_encoder(ctl.param_ids).encode(sq)
-            rid = RicRequestId(ind.request_id.requestor_id, ind.request_id.instance_id)
-            pdu, cpid = ctx.control_request(
-                ind.e2_node, rid, ctl.ran_function_id, header, body, tuple(q.snssai.key for q in sq)
-            )
+            rid = ind.request_id
+            pdu, cpid = ctx.control_request(ind.e2_node, rid, ctl.ran_function_id, header, body, tuple(sent_keys))
             t5 = perf()
             stage["encode"] = t5 - t4
             await ctx.send(Message(RIC_CONTROL_REQ, pdu, sub_id=rid.instance_id, meid=ind.e2_node))
@@ -428,11 +424,10 @@ class ModelXApp(XApp):
                 loop_ns = t6 - ind.received_ns
                 self.loop_latency_ns.append(loop_ns)
             for i, key in enumerate(plan.keys):
-                if not reasons[i].startswith("held"):
-                    st = self._slices[key]
-                    if st.quota != quotas[i]:
-                        st.quota = quotas[i]
-                        self._export_quota(key, quotas[i])
+                st = states[i]
+                if st.quota != quotas[i] and not reasons[i].startswith("held"):
+                    st.quota = quotas[i]
+                    self._export_quota(key, quotas[i])
         else:
             t6 = perf()
             for i, r in enumerate(reasons):
