@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "governance": "ricsdk.cli.governance:governance",
     "lineage": "ricsdk.cli.lineage:lineage",
     "models": "ricsdk.cli.governance:models",
+    "xapp": "ricsdk.cli.xapp:xapp",
 }
 
 
@@ -42,3 +43,7 @@ class _LazyGroup(click.Group):
 @click.version_option(package_name="ricsdk")
 def main() -> None:
     """ricsdk: O-RAN xApp SDK and tools."""
+
+
+if __name__ == "__main__":
+    main()
