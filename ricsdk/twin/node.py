@@ -308,7 +308,7 @@ def _picker(cols: tuple[int, ...]) -> Callable[[list[MeasRecord]], tuple[MeasRec
         only = cols[0]
         return lambda row: (row[only],)
     getter = operator.itemgetter(*cols)
-    return lambda row: getter(row)  # type: ignore[no-any-return]
+    return lambda row: getter(row)
 
 
 class TwinNode(E2NodeEmulator):
