@@ -64,9 +64,10 @@ ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 class Governance:
     """``python -m rapps.governance serve`` as a child process on fixed ports (so it can be restarted)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, database: str | None = None) -> None:
         self.tmp = tmp
         self.database = tmp / "governance.db"
+        self.dsn = database
         self.tokens = tmp / "tokens"
         self.tokens.write_text(f"xapp ingest {INGEST}\naudit read {READER}\nops read,write {WRITER}\n")
         self.grpc_port = _free_port()
@@ -92,7 +93,7 @@ class Governance:
                 "rapps.governance",
                 "serve",
                 "--database",
-                str(self.database),
+                self.dsn or str(self.database),
                 "--grpc-listen",
                 self.target,
                 "--http-listen",

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,31 @@ def test_d_wrong_or_missing_tokens_are_refused_on_both_interfaces(governance: Go
         ).stdout
     )
     assert listing == {"ok": True, "records": 500}  # refused, so nothing was deleted from the spool
+
+
+def test_e_postgresql_governance_restarted_mid_stream_stores_each_record_once(
+    postgres: Callable[[], str], tmp_path: Path
+) -> None:
+    """The same path with ``--database <PostgreSQL DSN>``: a restart under load neither loses nor duplicates."""
+    import psycopg
+
+    dsn = postgres()
+    gov = Governance(tmp_path, database=dsn)
+    gov.start()
+    try:
+        producer = Producer(tmp_path / "spool", gov.target, INGEST, 20_000, rate=10_000, deadline=60)
+        producer.wait_for("acked", 3000)
+        gov.stop()
+        time.sleep(1.0)
+        gov.start()
+        assert producer.finish() == 0, "".join(producer.lines[-10:])
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute(
+                "SELECT count(*), count(DISTINCT sequence), min(sequence), max(sequence) FROM decisions"
+            ).fetchone()
+            events = conn.execute("SELECT count(*) FROM integrity_events").fetchone()
+        assert row == (20_000, 20_000, 0, 19_999) and events == (0,)
+        verified = gov.get("/v1/chains/xapp-1/verify").json()
+        assert verified["ok"] and verified["records"] == 20_000
+    finally:
+        gov.stop()
