@@ -29,11 +29,11 @@ system-deps:
 	fi
 
 lint: venv
-	$(BIN)/ruff check ricsdk tests benchmarks
-	$(BIN)/ruff format --check ricsdk
+	$(BIN)/ruff check ricsdk tests benchmarks xapps rapps
+	$(BIN)/ruff format --check ricsdk xapps rapps
 
 typecheck: venv
-	$(BIN)/mypy ricsdk
+	$(BIN)/mypy ricsdk xapps rapps
 
 test: venv system-deps lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider

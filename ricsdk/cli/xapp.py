@@ -43,6 +43,13 @@ def xapp() -> None:
     default=None,
     help="Record every decision in a lineage spool there.",
 )
+@click.option("--governance", "governance", default=None, help="host:port of governance's lineage gRPC service.")
+@click.option(
+    "--governance-token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the bearer token for governance (else RICSDK_GOVERNANCE_TOKEN).",
+)
 @click.option(
     "--osc/--standalone",
     default=None,
@@ -58,6 +65,8 @@ def run(
     http_host: str,
     http_port: int | None,
     lineage_dir: Path | None,
+    governance: str | None,
+    governance_token_file: Path | None,
     osc: bool | None,
     log_level: str,
     console_logs: bool,
@@ -68,8 +77,30 @@ def run(
     logs.configure(json=not console_logs, level=log_level)
     if transport_kind == "grpc" and not grpc_target:
         raise click.BadParameter("--grpc-target is required with --transport grpc", param_hint="--grpc-target")
+    if governance and lineage_dir is None:
+        raise click.BadParameter(
+            "--governance ships the lineage spool: give --lineage-dir too", param_hint="--governance"
+        )
+    token = (
+        governance_token_file.read_text().strip()
+        if governance_token_file is not None
+        else os.environ.get("RICSDK_GOVERNANCE_TOKEN")
+    )
     try:
-        asyncio.run(_run(manifest, transport_kind, rmr_port, grpc_target, http_host, http_port, lineage_dir, osc))
+        asyncio.run(
+            _run(
+                manifest,
+                transport_kind,
+                rmr_port,
+                grpc_target,
+                http_host,
+                http_port,
+                lineage_dir,
+                osc,
+                governance,
+                token,
+            )
+        )
     except RicSdkError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -83,8 +114,11 @@ async def _run(
     http_port: int | None,
     lineage_dir: Path | None,
     osc: bool | None,
+    governance: str | None = None,
+    token: str | None = None,
 ) -> None:
     from ricsdk.lineage import LineageRecorder, Spool, SpoolConfig
+    from ricsdk.lineage.reporter import GrpcLineageClient, LineageReporter
     from ricsdk.runtime.appmgr import AppmgrClient, AppmgrConfig, Registration
     from ricsdk.runtime.config import ConfigWatcher, XAppConfig
     from ricsdk.runtime.manifest import load_manifest
@@ -118,13 +152,18 @@ async def _run(
         transport = GrpcE2Transport(GrpcTransportConfig(target=grpc_target, app_id=manifest.name))
 
     recorder: LineageRecorder | None = None
+    reporter: LineageReporter | None = None
+    lineage_client: GrpcLineageClient | None = None
     if lineage_dir is not None:
-        recorder = LineageRecorder(
-            Spool(lineage_dir, SpoolConfig()), instance=f"{manifest.name}-{socket.gethostname()}"
-        )
+        spool = Spool(lineage_dir, SpoolConfig())
+        recorder = LineageRecorder(spool, instance=f"{manifest.name}-{socket.gethostname()}")
         recorder.open()
         await recorder.start()
-    app = ModelXApp(manifest, lineage=recorder)
+        if governance:
+            lineage_client = GrpcLineageClient(governance, token=token)
+            reporter = LineageReporter(spool, lineage_client)
+            await reporter.start()
+    app = ModelXApp(manifest, lineage=recorder, reporter=reporter)
 
     subscriber: Subscriber | None = None
     submgr: SubmgrSubscriber | None = None
@@ -157,4 +196,12 @@ async def _run(
             await stop.wait()
     finally:
         if recorder is not None:
+            await recorder.stop()
+        if reporter is not None:
+            if not await reporter.flush(10.0):
+                click.echo("lineage not fully shipped to governance; the spool keeps the rest", err=True)
+            await reporter.aclose()
+        if recorder is not None:
             await recorder.aclose()
+        if lineage_client is not None:
+            await lineage_client.aclose()

@@ -383,6 +383,23 @@ class LineageRecorder:
                 self._wrote(items)
             self._pending = None
 
+    async def stop(self) -> None:
+        """Write everything queued and stop the writer, leaving the spool open (for a reporter's last flush).
+
+        ``record()`` after this keeps queueing; ``drain()`` or ``aclose()`` writes it.
+        """
+        if self._state is RecorderState.RUNNING and self._task is not None:
+            self._stopping = True
+            if self._wake is not None:
+                self._wake.set()
+            try:
+                await self._task
+            except Exception as exc:  # already logged by the done callback
+                log.error("lineage writer ended with an error", error=repr(exc))
+            self._state = RecorderState.OPEN
+        if self._state is RecorderState.OPEN and (self._queue or self._pending):
+            await asyncio.to_thread(self.drain)
+
     async def aclose(self) -> None:
         """Write everything queued, stop the writer, sync and close the spool. Idempotent."""
         if self._state is RecorderState.CLOSED:

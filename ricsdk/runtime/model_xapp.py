@@ -48,6 +48,7 @@ from ricsdk.features.store import FeatureStore, incomplete_rows
 from ricsdk.lineage.record import ModelRef, RcAction
 from ricsdk.lineage.record import Slot as LineageSlot
 from ricsdk.lineage.recorder import LineageRecorder
+from ricsdk.lineage.reporter import LineageReporter
 from ricsdk.models.host import InferenceResult, ModelHost, RowStatus, Slot
 from ricsdk.models.loaded import LoadedModel, load_model
 from ricsdk.models.spec import ModelSpec, ModelVersion
@@ -113,6 +114,7 @@ class ModelXApp(XApp):
         manifest: Manifest,
         *,
         lineage: LineageRecorder | None = None,
+        reporter: LineageReporter | None = None,
         host: ModelHost | None = None,
         perf_clock: Callable[[], int] = time.monotonic_ns,
         wall_clock: Callable[[], int] = time.time_ns,
@@ -122,6 +124,7 @@ class ModelXApp(XApp):
         self.name = manifest.name
         self.version = manifest.version
         self.lineage = lineage
+        self.reporter = reporter
         self.host = host or ModelHost(manifest.model.n_features, manifest.model.n_outputs, group=manifest.name)
         self.store = FeatureStore(manifest.features, manifest.window)
         self._perf = perf_clock
@@ -157,6 +160,8 @@ class ModelXApp(XApp):
             return Health(False, "no active model")
         if self.lineage is not None and not self.lineage.healthy:
             return Health(False, "lineage recorder unhealthy")
+        if self.reporter is not None and self.reporter.degraded:
+            return Health(False, "lineage reporter degraded: " + ", ".join(self.reporter.degraded_reasons))
         return Health(True)
 
     def subscriptions(self) -> Sequence[KpmSubscriptionSpec]:
