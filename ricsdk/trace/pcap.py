@@ -37,22 +37,41 @@ __all__ = [
     "CaptureError",
     "CaptureValueError",
     "CapturedPacket",
+    "ExportedPdu",
+    "LINKTYPE_IPV4",
+    "LINKTYPE_IPV6",
+    "LINKTYPE_LINUX_SLL2",
+    "LINKTYPE_NULL",
     "PcapngWriter",
     "exported_pdu",
     "parse_exported_pdu",
+    "parse_exported_pdu_tags",
     "pcap_file",
     "pcap_header",
     "pcap_record",
     "read_capture",
 ]
 
+LINKTYPE_NULL: Final = 0
 LINKTYPE_ETHERNET: Final = 1
 LINKTYPE_RAW: Final = 101
 LINKTYPE_LINUX_SLL: Final = 113
+LINKTYPE_IPV4: Final = 228
+LINKTYPE_IPV6: Final = 229
 LINKTYPE_UPPER_PDU: Final = 252
+LINKTYPE_LINUX_SLL2: Final = 276
 
 _TAG_END: Final = 0
 _TAG_DISSECTOR_NAME: Final = 12
+_TAG_IPV4_SRC: Final = 20
+_TAG_IPV4_DST: Final = 21
+_TAG_IPV6_SRC: Final = 22
+_TAG_IPV6_DST: Final = 23
+_ADDR_LEN: Final = {_TAG_IPV4_SRC: 4, _TAG_IPV4_DST: 4, _TAG_IPV6_SRC: 16, _TAG_IPV6_DST: 16}
+_TAG_PORT_TYPE: Final = 24
+_PORT_TYPE_SCTP: Final = 1
+_TAG_SRC_PORT: Final = 25
+_TAG_DST_PORT: Final = 26
 _PCAP_MAGIC_NS: Final = 0xA1B23C4D
 _PCAP_MAGIC_US: Final = 0xA1B2C3D4
 _SHB: Final = 0x0A0D0D0A
@@ -87,28 +106,85 @@ def _pad4(n: int) -> int:
     return (4 - n % 4) % 4
 
 
-def exported_pdu(pdu: bytes, dissector: str = "e2ap") -> bytes:
-    """Prefix ``pdu`` with the exported-PDU TLVs that select ``dissector``."""
+def exported_pdu(
+    pdu: bytes,
+    dissector: str = "e2ap",
+    *,
+    src: tuple[bytes, int] | None = None,
+    dst: tuple[bytes, int] | None = None,
+) -> bytes:
+    """Prefix ``pdu`` with the exported-PDU TLVs that select ``dissector``.
+
+    ``src``/``dst`` add the address and port tags Wireshark's *Export PDUs* writes for SCTP traffic
+    (``(4- or 16-octet address, port)``).
+    """
     name = dissector.encode("ascii")
     padded = name + b"\x00" * _pad4(len(name))
-    return struct.pack(">HH", _TAG_DISSECTOR_NAME, len(padded)) + padded + struct.pack(">HH", _TAG_END, 0) + pdu
+    tlvs = struct.pack(">HH", _TAG_DISSECTOR_NAME, len(padded)) + padded
+    if src is not None or dst is not None:
+        tlvs += struct.pack(">HHI", _TAG_PORT_TYPE, 4, _PORT_TYPE_SCTP)
+    ends = ((src, _TAG_IPV4_SRC, _TAG_IPV6_SRC, _TAG_SRC_PORT), (dst, _TAG_IPV4_DST, _TAG_IPV6_DST, _TAG_DST_PORT))
+    for end, v4, v6, port_tag in ends:
+        if end is None:
+            continue
+        addr, port = end
+        if len(addr) not in (4, 16):
+            raise CaptureValueError(f"an address is 4 or 16 octets, not {len(addr)}")
+        tlvs += struct.pack(">HH", v4 if len(addr) == 4 else v6, len(addr)) + addr
+        tlvs += struct.pack(">HHI", port_tag, 4, port)
+    return tlvs + struct.pack(">HH", _TAG_END, 0) + pdu
 
 
 def parse_exported_pdu(data: bytes) -> tuple[str, bytes]:
     """Split an exported-PDU packet into (dissector name, PDU)."""
+    exp = parse_exported_pdu_tags(data)
+    return exp.dissector, exp.pdu
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedPdu:
+    """An exported-PDU packet: the dissector, the PDU and the addressing tags Wireshark's export adds.
+
+    Addresses are the raw 4 (IPv4) or 16 (IPv6) octets; absent tags are None.
+    """
+
+    dissector: str
+    pdu: bytes
+    src_addr: bytes | None = None
+    dst_addr: bytes | None = None
+    src_port: int | None = None
+    dst_port: int | None = None
+
+
+def parse_exported_pdu_tags(data: bytes) -> ExportedPdu:
+    """Parse an exported-PDU packet with its IP address and port tags (others are skipped)."""
     off = 0
     name = ""
+    addrs: dict[int, bytes] = {}
+    ports: dict[int, int] = {}
     while True:
         if off + 4 > len(data):
             raise CaptureError("truncated exported-PDU tag", offset=off)
         tag, length = struct.unpack_from(">HH", data, off)
         off += 4
         if tag == _TAG_END:
-            return name, data[off + length :]
+            return ExportedPdu(
+                name,
+                data[off + length :],
+                addrs.get(_TAG_IPV4_SRC, addrs.get(_TAG_IPV6_SRC)),
+                addrs.get(_TAG_IPV4_DST, addrs.get(_TAG_IPV6_DST)),
+                ports.get(_TAG_SRC_PORT),
+                ports.get(_TAG_DST_PORT),
+            )
         if off + length > len(data):
             raise CaptureError(f"exported-PDU tag {tag} runs past the packet", offset=off)
+        value = data[off : off + length]
         if tag == _TAG_DISSECTOR_NAME:
-            name = data[off : off + length].rstrip(b"\x00").decode("ascii", "replace")
+            name = value.rstrip(b"\x00").decode("ascii", "replace")
+        elif length == _ADDR_LEN.get(tag):
+            addrs[tag] = value
+        elif tag in (_TAG_SRC_PORT, _TAG_DST_PORT) and length == 4:
+            ports[tag] = struct.unpack(">I", value)[0]
         off += length
 
 
