@@ -18,6 +18,8 @@ SUBCOMMANDS: dict[str, str] = {
     "governance": "ricsdk.cli.governance:governance",
     "lineage": "ricsdk.cli.lineage:lineage",
     "models": "ricsdk.cli.governance:models",
+    "replay": "ricsdk.cli.trace:replay",
+    "trace": "ricsdk.cli.trace:trace",
     "xapp": "ricsdk.cli.xapp:xapp",
 }
 
