@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,8 +44,16 @@ def incomplete_rows(x: NDArray[np.floating]) -> NDArray[np.bool_]:
     return flags
 
 
+_BUF, _X0, _VF = 0, 1, 2  # the three rings: values with NaN, values with 0 for NaN, presence (1.0 / 0.0)
+_SPANS_KEPT = 16  # (ring position, batch size) pairs whose block offsets the small-batch path keeps
+_SIZES_KEPT = 16  # batch sizes whose scratch arrays the small-batch path keeps
+
+SMALL_ROWS = 128
+"""Default ``FeatureStore(small_rows=...)``: calls on at most this many rows take the small-batch path."""
+
+
 class _Plan:
-    """The slots every feature reads for one ring position, resolved once.
+    """The slots every feature reads for one ring position, resolved once (the general path).
 
     A row whose next write position is ``head`` holds its value of age ``a`` (0 = newest) in slot
     ``(head - 1 - a) % window``. ``slots[f]`` lists the slots feature ``f`` reads, newest first, and
@@ -62,6 +73,172 @@ class _Plan:
                 self.weights.append([(1.0 - spec.alpha) ** a for a in ages])
             else:
                 self.weights.append([float(spec.over - 1 - a) for a in ages])
+
+
+class _Batch:
+    """The tables of the small-batch path, which computes a whole ``matrix`` with one gather and a handful of
+    array operations, whatever the number of features (the general path makes a few per feature and age).
+
+    A *term* is one measurement of one ring read over the ``history`` newest ages; the ages at or beyond its
+    feature's ``over`` (and the oldest one in a slope's ``t``-weighted sums, which the general path skips)
+    read the padding slot instead (NaN, 0 and 0 in the three rings), which every window function ignores.
+    ``offsets[h, a, t]`` is the flat offset in the rings of term ``t`` at age ``a`` for row 0 when its next
+    write position is ``h``; row ``r`` adds ``r``. So ``take(rings, offsets[h][..., None] + rows)`` is the
+    block ``[ages, terms, n]`` of every value the features of ``n`` rows at position ``h`` read (rows at
+    different positions take ``offsets[heads]``). ``span(h, n)`` keeps the offsets of rows ``0 .. n - 1``, so
+    consecutive rows ``lo ..`` add the scalar ``lo`` instead of a vector.
+
+    The terms are, in order: the weighted sums, which read the zeroed ring (``x``) or the presence ring
+    (``v``); the values MAX, MIN and LAST read; LAST's presence. Per MEAN or EWMA feature the sums are ``num =
+    sum w x`` and ``den = sum w v`` (``w = 1`` for MEAN); per SLOPE feature ``cnt = sum v``, ``sx = sum x``,
+    ``st = sum t v``, ``stt = sum t^2 v`` and ``stx = sum t x``, each kind in a run of its own. ``weights[a,
+    t]`` multiplies the sums' terms, then one reduction over the leading (age) axis adds the ages one after
+    the other, newest first, in the order of the general path's loop (a reduction over an outer axis with more
+    than one output is a sequence of elementwise additions; there are always at least two sums). MAX and MIN
+    are one ``fmax`` / ``fmin`` reduction each; LAST is the value at the first age where its presence is 1
+    (age 0, a missing value, when there is none).
+
+    The sums, two constant rows (1 and 0) and the MAX, MIN and LAST values are the rows of one table, and
+    every feature is ``(A B - C D) / (A' B' - C' D')`` over rows of it: ``num 1 - 0 0`` over ``den 1 - 0 0``
+    for a mean, ``cnt stx - st sx`` over ``cnt stt - st st`` for a slope (the general path's formula; it is 0
+    / 0 = NaN when fewer than two values are present, since ``cnt stx = st sx`` and ``cnt stt = st st`` then
+    hold exactly), ``y 1 - 0 0`` over ``1 1 - 0 0`` for a MAX, MIN or LAST value ``y``. Multiplying by 1,
+    subtracting 0 and dividing by 1 are exact, so every feature goes through the same float64 operations as on
+    the general path, and one division puts each in its column. ``acbd`` holds the picks in the order A, C,
+    B, D, each a row of one entry per feature for the tops, then one per feature for the bottoms.
+    """
+
+    __slots__ = (
+        "history",
+        "terms",
+        "n_sums",
+        "weights",
+        "acbd",
+        "max_terms",
+        "min_terms",
+        "last_terms",
+        "seen_terms",
+        "max_rows",
+        "min_rows",
+        "last_rows",
+        "write",
+        "offsets",
+        "_scratch",
+        "_spans",
+    )
+
+    def __init__(
+        self, specs: Sequence[FeatureSpec], meas_of: Sequence[int], history: int, window: int, n_meas: int
+    ) -> None:
+        self.history = history
+        ratio = [f for f, s in enumerate(specs) if s.fn in (WindowFn.MEAN, WindowFn.EWMA)]
+        slope, mx, mn, last = (
+            [f for f, s in enumerate(specs) if s.fn is fn]
+            for fn in (WindowFn.SLOPE, WindowFn.MAX, WindowFn.MIN, WindowFn.LAST)
+        )
+        # (ring, measurement, ages read, weight of each age); an age not read reads the padding slot.
+        sums: list[tuple[int, int, int, list[float]]] = []
+        for ring in (_X0, _VF):
+            for f in ratio:
+                alpha, over = specs[f].alpha, specs[f].over
+                w = [1.0] * over if alpha is None else [(1.0 - alpha) ** a for a in range(over)]
+                sums.append((ring, meas_of[f], over, w))
+        for ring, power in ((_VF, 0), (_X0, 0), (_VF, 1), (_VF, 2), (_X0, 1)):
+            for f in slope:
+                over = specs[f].over
+                ts = [float(over - 1 - a) for a in range(over)]
+                if power == 0:
+                    sums.append((ring, meas_of[f], over, [1.0] * over))
+                else:  # the general path skips the oldest age (t = 0) here; so does this one (an inf * 0 is NaN)
+                    sums.append((ring, meas_of[f], over - 1, ts[:-1] if power == 1 else [t * t for t in ts[:-1]]))
+        reads = [(_BUF, meas_of[f], specs[f].over) for f in (*mx, *mn, *last)]
+        reads += [(_VF, meas_of[f], specs[f].over) for f in last]
+        self.terms: tuple[tuple[int, int, int], ...] = (*((r, m, n) for r, m, n, _ in sums), *reads)
+        self.n_sums = n_sums = len(sums)
+        self.weights: F64 = np.zeros((history, n_sums), dtype=np.float64)
+        for t, (_, _, n, w) in enumerate(sums):
+            self.weights[:n, t] = w
+        ends = list(itertools.accumulate((n_sums, len(mx), len(mn), len(last), len(last))))
+        self.max_terms, self.min_terms, self.last_terms, self.seen_terms = (
+            slice(a, b) for a, b in itertools.pairwise(ends)
+        )
+        self.max_rows, self.min_rows, self.last_rows = (slice(a + 2, b + 2) for a, b in itertools.pairwise(ends[:4]))
+        one, zero = n_sums, n_sums + 1
+        k1, k2 = len(ratio), len(slope)
+        top: dict[int, tuple[int, int, int, int]] = {}
+        bottom: dict[int, tuple[int, int, int, int]] = {}
+        for j, f in enumerate(ratio):
+            top[f], bottom[f] = (j, one, zero, zero), (k1 + j, one, zero, zero)
+        for j, f in enumerate(slope):
+            cnt, sx, st, stt, stx = (2 * k1 + b * k2 + j for b in range(5))
+            top[f], bottom[f] = (cnt, stx, st, sx), (cnt, stt, st, st)
+        for j, f in enumerate((*mx, *mn, *last)):
+            top[f], bottom[f] = (n_sums + 2 + j, one, zero, zero), (one, one, zero, zero)
+        picks = [top[f] for f in range(len(specs))] + [bottom[f] for f in range(len(specs))]
+        self.acbd: NDArray[np.intp] = np.array(picks, dtype=np.intp).T[[0, 2, 1, 3]].copy()
+        heads = np.arange(window, dtype=np.intp)
+        self.write: NDArray[np.intp] = np.empty((window, 3 * n_meas), dtype=np.intp)
+        for ring in (_BUF, _X0, _VF):
+            for m in range(n_meas):
+                self.write[:, ring * n_meas + m] = (ring * (window + 1) + heads) * n_meas + m
+        self.offsets: NDArray[np.intp] = np.empty((window, history, len(self.terms)), dtype=np.intp)
+        self._scratch: dict[int, _Scratch] = {}
+        self._spans: dict[tuple[int, int], NDArray[np.intp]] = {}
+
+    def place(self, window: int, n_meas: int, capacity: int) -> None:
+        """Resolve ``offsets`` for rings ``[3, window + 1, n_meas, capacity]`` (again after every growth)."""
+        heads = np.arange(window, dtype=np.intp)
+        pad = np.full(window, window, dtype=np.intp)
+        for a in range(self.history):
+            for t, (ring, m, over) in enumerate(self.terms):
+                slots = (heads - 1 - a) % window if a < over else pad
+                self.offsets[:, a, t] = ((ring * (window + 1) + slots) * n_meas + m) * capacity
+        self._spans.clear()
+
+    def span(self, head: int, n: int) -> NDArray[np.intp]:
+        """The block offsets of rows ``0 .. n - 1`` at position ``head`` (a few are kept)."""
+        got = self._spans.get((head, n))
+        if got is None:
+            if len(self._spans) >= _SPANS_KEPT:
+                self._spans.clear()
+            got = self._spans[(head, n)] = self.offsets[head][:, :, None] + np.arange(n, dtype=np.intp)
+        return got
+
+    def scratch(self, n: int) -> _Scratch:
+        """The arrays of a batch of ``n`` rows (a few batch sizes are kept)."""
+        got = self._scratch.get(n)
+        if got is None:
+            if len(self._scratch) >= _SIZES_KEPT:
+                self._scratch.clear()
+            got = self._scratch[n] = _Scratch(self, n)
+        return got
+
+
+class _Scratch:
+    """The arrays the small-batch path uses for a batch of ``n`` rows, made once per batch size.
+
+    ``offsets`` receives the block's offsets, ``block`` the gathered values, ``products`` the sums' weighted
+    terms, and ``table`` the sums, the constant rows 1 and 0 and the MAX, MIN and LAST values: these four are
+    overwritten by every call and never leave the store, so the path allocates nothing large. ``weights`` are
+    the sums' weights repeated for every row; ``picks`` the flat offsets in ``table`` of the A, C, B, D rows;
+    ``ages[a]`` the offset of age ``a`` in the block and ``last`` the offsets of LAST's values at age 0.
+    """
+
+    __slots__ = ("offsets", "block", "products", "table", "weights", "picks", "ages", "last")
+
+    def __init__(self, batch: _Batch, n: int) -> None:
+        ages, terms, sums = batch.history, len(batch.terms), batch.n_sums
+        self.offsets: NDArray[np.intp] = np.empty((ages, terms, n), dtype=np.intp)
+        self.block: F64 = np.empty((ages, terms, n), dtype=np.float64)
+        self.products: F64 = np.empty((ages, sums, n), dtype=np.float64)
+        self.table: F64 = np.empty((batch.last_rows.stop, n), dtype=np.float64)
+        self.table[sums] = 1.0
+        self.table[sums + 1] = 0.0
+        self.weights: F64 = np.repeat(batch.weights[:, :, None], n, axis=2)
+        self.picks: NDArray[np.intp] = batch.acbd[:, :, None] * n + np.arange(n, dtype=np.intp)
+        self.ages: NDArray[np.intp] = np.arange(ages, dtype=np.intp) * (terms * n)
+        lt = batch.last_terms
+        self.last: NDArray[np.intp] = np.arange(lt.start * n, lt.stop * n, dtype=np.intp).reshape(-1, n)
 
 
 class FeatureStore:
@@ -98,9 +275,22 @@ class FeatureStore:
     order (the order of first sight, when every period lists the same keys) are read in place; any other order
     costs a gather (about 3 times slower at 10,000 rows). Beside the NaN ring, ``update``
     keeps a copy with missing values zeroed and a presence ring (1.0 / 0.0), so sums need no masking pass.
+
+    Small batches: that path makes a few numpy calls per feature and age, each with a fixed cost of about a
+    microsecond, which is all there is to pay for the 8 slices of one indication. Calls on at most
+    ``small_rows`` rows (default ``SMALL_ROWS``; 0 turns the path off) take a path of a fixed handful of calls:
+    one gather of every value the features read, as a block ``[ages, terms, rows]`` with each row at its own
+    ring position, then one reduction per kind of window function and one division (see ``_Batch``). It
+    computes each feature with the same float64 operations in the same order, so both paths give the same
+    matrix, bit for bit up to the sign of a zero; for 8 rows and the flagship's 8 features update + matrix +
+    ready drop from about 95 to 20 us, and the path stays ahead up to a few hundred rows
+    (``benchmarks/bench_models.py``, case ``features_update_matrix_8``). Its scratch arrays are reused across
+    calls and never returned; ``matrix`` always returns a new array that the store never touches again.
     """
 
-    def __init__(self, specs: Sequence[FeatureSpec], window: int, initial_rows: int = 64) -> None:
+    def __init__(
+        self, specs: Sequence[FeatureSpec], window: int, initial_rows: int = 64, *, small_rows: int = SMALL_ROWS
+    ) -> None:
         specs = tuple(specs)
         if not specs:
             raise ConfigError("at least one feature is needed", source="features")
@@ -109,6 +299,10 @@ class FeatureStore:
                 raise ConfigError(f"not a FeatureSpec: {s!r}", source="features")
         if type(window) is not int or window < 1:
             raise ConfigError(f"window must be an int >= 1, not {window!r}", source="features", field="window")
+        if type(small_rows) is not int or small_rows < 0:
+            raise ConfigError(
+                f"small_rows must be an int >= 0, not {small_rows!r}", source="features", field="small_rows"
+            )
         names = [s.name for s in specs]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -123,11 +317,24 @@ class FeatureStore:
         self._meas_of = tuple(self._measurements.index(s.measurement) for s in specs)
         self._history = max(s.over for s in specs)
         self._plans = tuple(_Plan(specs, window, h) for h in range(window))
-        cap = self._index.capacity
+        self._small = small_rows
+        self._last_few: tuple[bytes, np.dtype[Any], NDArray[np.intp], slice | None] = (
+            b"",
+            np.dtype(np.intp),
+            np.zeros(0, dtype=np.intp),
+            None,
+        )
         n_meas = len(self._measurements)
-        self._buf: F64 = np.full((window, n_meas, cap), np.nan, dtype=np.float64)
-        self._x0: F64 = np.zeros((window, n_meas, cap), dtype=np.float64)
-        self._vf: F64 = np.zeros((window, n_meas, cap), dtype=np.float64)
+        self._batch = _Batch(specs, self._meas_of, self._history, window, n_meas)
+        self._next_head: NDArray[np.intp] = (np.arange(window, dtype=np.intp) + 1) % window
+        cap = self._index.capacity
+        self._rings: F64 = self._new_rings(cap)
+        self._flat: F64 = self._rings.reshape(-1)
+        self._table: F64 = self._rings.reshape(-1, cap)
+        self._batch.place(window, n_meas, cap)
+        self._buf: F64 = self._rings[_BUF, :window]
+        self._x0: F64 = self._rings[_X0, :window]
+        self._vf: F64 = self._rings[_VF, :window]
         self._head: NDArray[np.intp] = np.zeros(cap, dtype=np.intp)
         self._seen: NDArray[np.int64] = np.zeros(cap, dtype=np.int64)
         self._clock = 0
@@ -174,6 +381,11 @@ class FeatureStore:
         """Rows the buffers hold now (allocated or not)."""
         return int(self._buf.shape[2])
 
+    @property
+    def small_rows(self) -> int:
+        """Calls on at most this many rows take the small-batch path (same results, less fixed cost)."""
+        return self._small
+
     # -- rows --------------------------------------------------------------------------------------------------
 
     def row(self, key: Hashable) -> int:
@@ -188,23 +400,28 @@ class FeatureStore:
         self._fit()
         return rids
 
+    def _new_rings(self, capacity: int) -> F64:
+        """Rings ``[3, window + 1, measurements, capacity]``, empty; slot ``window`` is the padding slot."""
+        rings = np.zeros((3, self._window + 1, len(self._measurements), capacity), dtype=np.float64)
+        rings[_BUF] = np.nan
+        return rings
+
     def _fit(self) -> None:
         cap = self._index.capacity
         old = self._buf.shape[2]
         if cap <= old:
             return
-        shape = (*self._buf.shape[:2], cap)
-        buf = np.full(shape, np.nan, dtype=np.float64)
-        buf[:, :, :old] = self._buf
-        x0 = np.zeros(shape, dtype=np.float64)
-        x0[:, :, :old] = self._x0
-        vf = np.zeros(shape, dtype=np.float64)
-        vf[:, :, :old] = self._vf
+        rings = self._new_rings(cap)
+        rings[..., :old] = self._rings
         head = np.full(cap, self._clock, dtype=np.intp)
         head[:old] = self._head
         seen = np.zeros(cap, dtype=np.int64)
         seen[:old] = self._seen
-        self._buf, self._x0, self._vf, self._head, self._seen = buf, x0, vf, head, seen
+        w = self._window
+        self._rings, self._flat, self._table = rings, rings.reshape(-1), rings.reshape(-1, cap)
+        self._head, self._seen = head, seen
+        self._buf, self._x0, self._vf = rings[_BUF, :w], rings[_X0, :w], rings[_VF, :w]
+        self._batch.place(w, len(self._measurements), cap)
 
     def _check_rows(self, rows: object) -> Rows:
         if not isinstance(rows, np.ndarray) or rows.ndim != 1 or rows.dtype.kind not in "iu":
@@ -212,6 +429,29 @@ class FeatureStore:
         if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= len(self._index)):
             raise ValueError(f"rows must be allocated row ids in [0, {len(self._index)})")
         return rows
+
+    def _check_few(self, rows: NDArray[Any]) -> tuple[NDArray[np.intp], slice | None]:
+        """``_check_rows`` for a few rows (at least one), in plain Python: the rows as intp ids (a copy owned by
+        the store) and as a slice when they are consecutive ascending (else None).
+
+        The answer for the last rows checked is kept, keyed by their bytes and dtype: the decision loop passes
+        the same rows to ``update``, ``matrix`` and ``ready`` (row ids stay valid once allocated).
+        """
+        if rows.ndim != 1 or rows.dtype.kind not in "iu":
+            raise ValueError("rows must be a 1-D integer numpy array")
+        key = rows.tobytes()
+        last = self._last_few
+        if last[0] == key and last[1] == rows.dtype:
+            return last[2], last[3]
+        got = rows.tolist()
+        lo, hi = min(got), max(got)
+        if lo < 0 or hi >= len(self._index):
+            raise ValueError(f"rows must be allocated row ids in [0, {len(self._index)})")
+        ids = rows.astype(np.intp)
+        n = len(got)
+        cols = slice(lo, hi + 1) if hi - lo == n - 1 and got == list(range(lo, hi + 1)) else None
+        self._last_few = (key, rows.dtype, ids, cols)
+        return ids, cols
 
     @staticmethod
     def _span(rows: Rows) -> slice | None:
@@ -231,11 +471,18 @@ class FeatureStore:
 
         ``rows`` must be distinct within one call (one period per row).
         """
-        rows = self._check_rows(rows)
+        few = isinstance(rows, np.ndarray) and 0 < rows.size <= self._small
+        if few:
+            ids, cols = self._check_few(rows)
+        else:
+            rows = self._check_rows(rows)
         n_meas = len(self._measurements)
         if not isinstance(values, np.ndarray) or values.shape != (rows.size, n_meas):
             shape = getattr(values, "shape", None)
             raise ValueError(f"values must be an array of shape ({rows.size}, {n_meas}), not {shape}")
+        if few:
+            self._update_few(ids, cols, values)
+            return
         if rows.size == 0:
             return
         span = self._span(rows)
@@ -263,14 +510,54 @@ class FeatureStore:
         self._updates += 1
         self._row_periods += rows.size
 
+    def _update_few(self, ids: NDArray[np.intp], cols: slice | None, values: NDArray[np.floating]) -> None:
+        """``update`` for a few rows: the three rings' values written into each row's own slot at once."""
+        n = ids.size
+        heads = self._head[ids]
+        first = heads.tolist()
+        h0 = first[0]
+        uniform = first.count(h0) == n
+        v = values.T
+        missing = v != v
+        if uniform and cols is not None:
+            block = self._rings[:, h0, :, cols]
+            block[:_VF] = v
+            np.copyto(block[_X0], 0.0, where=missing)
+            block[_VF] = ~missing
+            self._clock = nxt = (h0 + 1) % self._window
+            self._head[cols] = nxt
+            self._seen[cols] += 1
+        else:
+            n_meas = len(self._measurements)
+            block = np.empty((3, n_meas, n), dtype=np.float64)
+            block[:_VF] = v
+            np.copyto(block[_X0], 0.0, where=missing)
+            block[_VF] = ~missing
+            write = self._batch.write
+            self._table[write[h0][:, None] if uniform else write[heads].T, ids] = block.reshape(3 * n_meas, n)
+            if uniform:
+                self._clock = nxt = (h0 + 1) % self._window
+                self._head[ids] = nxt
+            else:
+                self._head[ids] = self._next_head[heads]
+            self._seen[ids] += 1
+        if np.count_nonzero(missing):
+            self._missing += np.add.reduce(missing, axis=1)
+        self._updates += 1
+        self._row_periods += n
+
     # -- features ----------------------------------------------------------------------------------------------
 
     def matrix(self, rows: Rows) -> F32:
         """The feature matrix of ``rows``: float32, C-contiguous, shape ``[len(rows), n_features]``."""
+        if isinstance(rows, np.ndarray) and 0 < rows.size <= self._small:
+            ids, cols = self._check_few(rows)
+            self._matrices += 1
+            return self._matrix_few(ids, cols)
         rows = self._check_rows(rows)
         n = rows.size
-        out = np.empty((n, len(self._specs)), dtype=np.float32)
         self._matrices += 1
+        out = np.empty((n, len(self._specs)), dtype=np.float32)
         if n == 0:
             return out
         span = self._span(rows)
@@ -292,6 +579,46 @@ class FeatureStore:
                     np.take(data, sel, axis=2), np.take(x0, sel, axis=2), np.take(vf, sel, axis=2), int(h)
                 )
                 out[sel] = part.T
+        return out
+
+    def _matrix_few(self, ids: NDArray[np.intp], cols: slice | None) -> F32:
+        """``matrix`` for a few rows (see ``_Batch``): one gather, one reduction per kind, one division."""
+        b = self._batch
+        n = ids.size
+        heads = self._head[ids]
+        first = heads.tolist()
+        h0 = first[0]
+        sc = b.scratch(n)
+        if first.count(h0) != n:
+            at = b.offsets[heads].transpose(1, 2, 0) + ids
+        elif cols is not None:
+            at = b.span(h0, n)
+            if cols.start:
+                at = np.add(at, cols.start, out=sc.offsets)
+        else:
+            at = b.offsets[h0][:, :, None] + ids
+        block = self._flat.take(at, out=sc.block, mode="clip")  # offsets are in range by construction
+        table = sc.table
+        ns = b.n_sums
+        f = len(self._specs)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if ns:
+                np.add.reduce(np.multiply(block[:, :ns], sc.weights, out=sc.products), axis=0, out=table[:ns])
+            if b.max_rows.stop > b.max_rows.start:
+                np.fmax.reduce(block[:, b.max_terms], axis=0, out=table[b.max_rows])
+            if b.min_rows.stop > b.min_rows.start:
+                np.fmin.reduce(block[:, b.min_terms], axis=0, out=table[b.min_rows])
+            if b.last_rows.stop > b.last_rows.start:
+                newest = block[:, b.seen_terms].argmax(axis=0)
+                table[b.last_rows] = block.take(sc.ages[newest] + sc.last)
+            picked = table.take(sc.picks)
+            prod = picked[:2] * picked[2:]
+            ratio = prod[0] - prod[1]
+            res = ratio[:f] / ratio[f:]
+            clean = math.isfinite(np.add.reduce(res, axis=None))
+        if not clean:
+            self._nan_features += np.add.reduce(np.isnan(res), axis=1)
+        out: F32 = res.T.astype(np.float32, order="C")
         return out
 
     def _compute(self, data: F64, x0: F64, vf: F64, head: int) -> F64:
@@ -364,8 +691,12 @@ class FeatureStore:
 
     def ready(self, rows: Rows) -> NDArray[np.bool_]:
         """Rows that have had at least ``history`` periods appended (missing ones included)."""
-        rows = self._check_rows(rows)
-        ready: NDArray[np.bool_] = self._seen[rows] >= self._history
+        if isinstance(rows, np.ndarray) and 0 < rows.size <= self._small:
+            ids, cols = self._check_few(rows)
+            seen = self._seen[cols] if cols is not None else self._seen[ids]
+        else:
+            seen = self._seen[self._check_rows(rows)]
+        ready: NDArray[np.bool_] = seen >= self._history
         return ready
 
     def periods(self, rows: Rows) -> NDArray[np.int64]:

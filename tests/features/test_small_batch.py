@@ -1,0 +1,147 @@
+"""The small-batch path of FeatureStore gives exactly what the general path gives, whatever the rows look like."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ricsdk.errors import ConfigError
+from ricsdk.features import FeatureSpec, FeatureStore, WindowFn
+from tests.features.test_store import FLAGSHIP_LIKE, spec_sets
+
+# Beside the reference test's values: infinities and a negative zero, which only have to agree between paths.
+edgy = st.one_of(
+    st.just(math.nan),
+    st.floats(-1000, 1000, allow_nan=False),
+    st.integers(-5, 5).map(float),
+    st.sampled_from([math.inf, -math.inf, -0.0, 1e30, -1e30]),
+)
+
+
+def assert_same(a: FeatureStore, b: FeatureStore) -> None:
+    """Same counters and ring positions."""
+    assert a.stats() == b.stats()
+    n = len(a.row_index)
+    np.testing.assert_array_equal(a._head[:n], b._head[:n])
+    assert a._clock == b._clock
+
+
+@given(
+    spec_sets(),
+    st.integers(1, 12),
+    st.integers(-2, 2),
+    st.lists(st.tuples(st.lists(st.booleans(), min_size=14, max_size=14), st.data()), min_size=1, max_size=14),
+)
+def test_small_batches_match_the_general_path(
+    setup: tuple[int, list[FeatureSpec]], n_rows: int, shift: int, steps: list[tuple[list[bool], st.DataObject]]
+) -> None:
+    """Same matrix, readiness and counters from the general path, the small path, and a store whose threshold
+    sits next to the batch sizes so that calls switch between the two; rows skip periods (so they sit at
+    different ring positions), come in any order, repeat in a query, and new rows appear mid-run."""
+    window, specs = setup
+    threshold = max(1, n_rows + shift)
+    stores = [
+        FeatureStore(specs, window, initial_rows=1, small_rows=0),
+        FeatureStore(specs, window, initial_rows=1, small_rows=64),
+        FeatureStore(specs, window, initial_rows=1, small_rows=threshold),
+    ]
+    keys = [f"k{i}" for i in range(n_rows)]
+    for mask, data in steps:
+        if data.draw(st.booleans()):
+            keys.append(f"k{len(keys)}")
+        allocated = [s.rows(keys) for s in stores]
+        rows = allocated[0]
+        chosen = [r for r, keep in zip(rows.tolist(), mask + [True] * len(rows)) if keep]
+        order = data.draw(st.sampled_from(["as-is", "reversed", "shuffled"]))
+        if order == "reversed":
+            chosen.reverse()
+        elif order == "shuffled":
+            chosen = data.draw(st.permutations(chosen))
+        ids = np.array(chosen, dtype=data.draw(st.sampled_from([np.intp, np.int32, np.uint16])))
+        vals = np.array([[data.draw(edgy) for _ in stores[0].measurements] for _ in chosen], dtype=np.float64).reshape(
+            len(chosen), len(stores[0].measurements)
+        )
+        for s in stores:
+            s.update(ids, vals)
+        queries = [rows, rows[::-1].copy(), rows[: data.draw(st.integers(1, len(rows)))]]
+        queries.append(np.array(data.draw(st.lists(st.sampled_from(rows.tolist()), min_size=1, max_size=20))))
+        for q in queries:
+            got = [s.matrix(q) for s in stores]
+            for x in got:
+                assert x.dtype == np.float32 and x.flags.c_contiguous and x.shape == (len(q), len(specs))
+                np.testing.assert_array_equal(x, got[0])
+            ready = [s.ready(q) for s in stores]
+            assert ready[1].tolist() == ready[0].tolist() == ready[2].tolist()
+        for s in stores[1:]:
+            assert_same(s, stores[0])
+
+
+def test_sums_add_the_ages_in_order() -> None:
+    """Values whose sum depends on the order of additions: both paths add the newest age first, one by one."""
+    specs = [FeatureSpec("m", WindowFn.MEAN, 16), FeatureSpec("m", WindowFn.EWMA, 16, 0.1)]
+    general = FeatureStore(specs, window=16, small_rows=0)
+    small = FeatureStore(specs, window=16)
+    for store in (general, small):
+        rows = store.rows(["k"])
+        for v in [1e16, 1.0, -1e16, 3.0, 1.0, 1e-3, 7.0, -1.0, 1e16, 5.0, 1.0, 1.0, -1e16, 2.0, 9.0, 1.0]:
+            store.update(rows, np.array([[v]]))
+    x = general.matrix(np.array([0]))
+    np.testing.assert_array_equal(small.matrix(np.array([0])), x)
+
+
+def test_flagship_like_batch_of_eight() -> None:
+    """The decision loop's shape: 8 consecutive rows, every period, values sometimes missing."""
+    rng = np.random.default_rng(11)
+    general = FeatureStore(FLAGSHIP_LIKE, window=8, small_rows=0)
+    small = FeatureStore(FLAGSHIP_LIKE, window=8)
+    rows = general.rows(range(8))
+    small.rows(range(8))
+    for _ in range(20):
+        v = rng.normal(50.0, 20.0, (8, 2))
+        v[rng.random(v.shape) < 0.2] = np.nan
+        general.update(rows, v)
+        small.update(rows, v)
+        np.testing.assert_array_equal(small.matrix(rows), general.matrix(rows))
+    assert_same(small, general)
+
+
+def test_returned_matrix_is_never_touched_again() -> None:
+    """The small path reuses scratch arrays, but the matrix it returns is the caller's."""
+    store = FeatureStore(FLAGSHIP_LIKE, window=8)
+    rows = store.rows(["a", "b"])
+    store.update(rows, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    x = store.matrix(rows)
+    kept = x.copy()
+    for v in range(5):
+        store.update(rows, np.full((2, 2), float(v)))
+        store.matrix(rows)
+        store.matrix(rows[::-1].copy())
+    np.testing.assert_array_equal(x, kept)
+
+
+def test_rows_changed_in_place_between_calls() -> None:
+    """The last rows checked are remembered by content, so an array rewritten in place is read afresh."""
+    store = FeatureStore([FeatureSpec("m", WindowFn.LAST)], window=2)
+    rows = store.rows(["a", "b", "c"])
+    store.update(rows, np.array([[0.0], [1.0], [2.0]]))
+    query = np.array([0, 1])
+    assert store.matrix(query)[:, 0].tolist() == [0.0, 1.0]
+    query[:] = [2, 0]
+    assert store.matrix(query)[:, 0].tolist() == [2.0, 0.0]
+    query[:] = [1, 2]
+    store.update(query, np.array([[11.0], [12.0]]))
+    assert store.matrix(rows)[:, 0].tolist() == [0.0, 11.0, 12.0]
+    query[:] = [0, 7]
+    with pytest.raises(ValueError):
+        store.matrix(query)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "8"])
+def test_small_rows_must_be_a_count(bad: object) -> None:
+    with pytest.raises(ConfigError) as err:
+        FeatureStore(FLAGSHIP_LIKE, window=8, small_rows=bad)  # type: ignore[arg-type]
+    assert err.value.field == "small_rows"
