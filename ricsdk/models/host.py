@@ -58,6 +58,13 @@ class RowStatus(enum.IntEnum):
     NON_FINITE = 3
 
 
+# The codes as plain ints: numpy converts an IntEnum member through Python on every use.
+_OK, _NO_MODEL, _FAILED, _NON_FINITE = (
+    int(s) for s in (RowStatus.OK, RowStatus.NO_MODEL, RowStatus.FAILED, RowStatus.NON_FINITE)
+)
+_ACTIVE, _CANARY = int(RowSource.ACTIVE), int(RowSource.CANARY)
+
+
 def canary_unit(key: str) -> float:
     """A stable number in [0, 1) for a slice key: the first 8 bytes of its sha256, over 2**64.
 
@@ -140,6 +147,7 @@ class ModelHost:
         self._slots = _Slots()
         self._previous: list[LoadedModel] = []
         self._units: NDArray[np.float64] = np.full(64, np.nan)
+        self._ones: NDArray[np.uint8] = np.ones(64, dtype=np.uint8)  # RowSource.ACTIVE, copied into results
         self.stats: dict[Slot, SlotStats] = {s: SlotStats() for s in Slot}
 
     # -- slots -------------------------------------------------------------------------------------------------
@@ -279,9 +287,11 @@ class ModelHost:
         n = x.shape[0] if isinstance(x, np.ndarray) and x.ndim == 2 else -1
         if n < 0 or rows.shape != (n,) or len(keys) != n:
             raise ValueError("rows, keys and x must describe the same rows (x 2-D)")
+        if slots.active is not None and slots.canary is None and slots.shadow is None:
+            return self._infer_active(slots.active, x, n)
         k = self.n_outputs
         outputs = np.full((n, k), np.nan, dtype=np.float32)
-        status = np.full(n, RowStatus.NO_MODEL, dtype=np.uint8)
+        status = np.full(n, _NO_MODEL, dtype=np.uint8)
         source = np.zeros(n, dtype=np.uint8)
         models: dict[Slot, ModelVersion] = {}
         cpu: dict[Slot, int] = {}
@@ -298,7 +308,7 @@ class ModelHost:
         if slots.canary is not None and canary is not None:
             plan.append((Slot.CANARY, slots.canary, np.flatnonzero(canary)))
         for slot, model, idx in plan:
-            code = RowSource.CANARY if slot is Slot.CANARY else RowSource.ACTIVE
+            code = _CANARY if slot is Slot.CANARY else _ACTIVE
             where: slice | NDArray[np.intp] = slice(None) if idx is None else idx
             if idx is not None and idx.size == 0:
                 continue
@@ -308,7 +318,7 @@ class ModelHost:
             source[where] = code
             if err is not None:
                 errors[slot] = err
-                status[where] = RowStatus.FAILED
+                status[where] = _FAILED
             else:
                 assert y is not None
                 outputs[where] = y
@@ -322,12 +332,40 @@ class ModelHost:
             if err is not None:
                 errors[Slot.SHADOW] = err
                 shadow_out = np.full((n, k), np.nan, dtype=np.float32)
-                shadow_status = np.full(n, RowStatus.FAILED, dtype=np.uint8)
+                shadow_status = np.full(n, _FAILED, dtype=np.uint8)
             else:
                 assert y is not None
                 shadow_out = y
                 shadow_status = self._row_status(Slot.SHADOW, y)
         return InferenceResult(outputs, status, source, shadow_out, shadow_status, models, cpu, wall, errors)
+
+    def _infer_active(self, model: LoadedModel, x: NDArray[np.float32], n: int) -> InferenceResult:
+        """``infer`` when the active model serves every row and nothing else runs (no canary, no shadow): the
+        same result, without the routing (about 10 us less per call at 8 rows)."""
+        y, err = self._call(Slot.ACTIVE, model, x)
+        errors: dict[Slot, ModelError] = {}
+        if err is not None:
+            errors[Slot.ACTIVE] = err
+            outputs = np.full((n, self.n_outputs), np.nan, dtype=np.float32)
+            status = np.full(n, _FAILED, dtype=np.uint8)
+        else:
+            assert y is not None
+            outputs = y.copy()  # the session's array may be its own buffer (IO binding); the result owns a copy
+            status = self._row_status(Slot.ACTIVE, y)
+        if self._ones.size < n:
+            self._ones = np.ones(max(n, 2 * self._ones.size), dtype=np.uint8)
+        source = self._ones[:n].copy()
+        return InferenceResult(
+            outputs,
+            status,
+            source,
+            None,
+            None,
+            {Slot.ACTIVE: model.identity},
+            {Slot.ACTIVE: model.last_cpu_ns},
+            {Slot.ACTIVE: model.last_wall_ns},
+            errors,
+        )
 
     def _call(
         self, slot: Slot, model: LoadedModel, x: NDArray[np.float32]
@@ -352,11 +390,10 @@ class ModelHost:
         return y, None
 
     def _row_status(self, slot: Slot, y: NDArray[np.float32]) -> NDArray[np.uint8]:
-        finite = np.isfinite(y).all(axis=1)
-        bad = int(finite.size - np.count_nonzero(finite))
-        if bad:
-            self.stats[slot].non_finite_rows += bad
-        st: NDArray[np.uint8] = np.where(finite, np.uint8(RowStatus.OK), np.uint8(RowStatus.NON_FINITE)).astype(
-            np.uint8
-        )
+        finite = np.isfinite(y)
+        if np.count_nonzero(finite) == finite.size:
+            return np.zeros(y.shape[0], dtype=np.uint8)
+        ok = finite.all(axis=1)
+        self.stats[slot].non_finite_rows += int(ok.size - np.count_nonzero(ok))
+        st: NDArray[np.uint8] = np.where(ok, np.uint8(_OK), np.uint8(_NON_FINITE))
         return st

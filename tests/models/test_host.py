@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -196,3 +197,49 @@ def test_inconsistent_arguments_are_a_caller_error(models: dict[str, LoadedModel
     host.install(Slot.ACTIVE, models["v1"])
     with pytest.raises(ValueError):
         host.infer(ROWS[:3], KEYS[:2], X[:3])
+
+
+def test_active_only_result_matches_the_routed_one(models: dict[str, LoadedModel]) -> None:
+    """The single-model shortcut gives what routing gives when no row goes elsewhere: a canary whose fraction
+    covers none of the keys sends every row through the routed path to the same active model."""
+    x = X.copy()
+    x[3, 0] = np.nan
+    x[7, 2] = np.inf
+    direct = ModelHost(3, 2)
+    direct.install(Slot.ACTIVE, models["v1"])
+    routed = ModelHost(3, 2)
+    routed.install(Slot.ACTIVE, models["v1"])
+    routed.install(Slot.CANARY, models["v2"], fraction=1e-12)
+    for n in (0, 1, 8, 40):
+        a, b = direct.infer(ROWS[:n], KEYS[:n], x[:n]), routed.infer(ROWS[:n], KEYS[:n], x[:n])
+        for got, want in ((a.outputs, b.outputs), (a.status, b.status), (a.source, b.source)):
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+        assert a.models == b.models and a.errors == b.errors and set(a.cpu_ns) == set(b.cpu_ns) == {Slot.ACTIVE}
+        assert a.shadow_outputs is None and a.shadow_status is None
+    assert direct.stats[Slot.ACTIVE] == routed.stats[Slot.ACTIVE]
+    assert direct.stats[Slot.ACTIVE].non_finite_rows == 4
+
+
+def test_results_own_their_arrays(models: dict[str, LoadedModel]) -> None:
+    """Every result gets new arrays, even from a session that hands back one buffer for every call."""
+
+    class OneBuffer:
+        def __init__(self) -> None:
+            self.out = np.zeros((4, 2), dtype=np.float32)
+
+        def run(self, output_names: list[str], input_feed: dict[str, Any]) -> list[np.ndarray]:
+            self.out[:] = input_feed["features"][:, :2]
+            return [self.out]
+
+    model = LoadedModel(models["v1"].spec, OneBuffer())
+    host = ModelHost(3, 2)
+    host.install(Slot.ACTIVE, model)
+    first = host.infer(ROWS[:4], KEYS[:4], X[:4])
+    kept = first.outputs.copy()
+    second = host.infer(ROWS[:4], KEYS[:4], X[4:8])
+    np.testing.assert_array_equal(first.outputs, kept)
+    assert not np.shares_memory(first.outputs, second.outputs)
+    assert not np.shares_memory(first.source, second.source) and not np.shares_memory(first.status, second.status)
+    second.source[:] = RowSource.NONE
+    assert (host.infer(ROWS[:4], KEYS[:4], X[:4]).source == RowSource.ACTIVE).all()
