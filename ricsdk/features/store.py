@@ -526,7 +526,8 @@ class FeatureStore:
             block[_VF] = ~missing
             self._clock = nxt = (h0 + 1) % self._window
             self._head[cols] = nxt
-            self._seen[cols] += 1
+            seen = self._seen[cols]
+            seen += 1
         else:
             n_meas = len(self._measurements)
             block = np.empty((3, n_meas, n), dtype=np.float64)
@@ -597,7 +598,7 @@ class FeatureStore:
                 at = np.add(at, cols.start, out=sc.offsets)
         else:
             at = b.offsets[h0][:, :, None] + ids
-        block = self._flat.take(at, out=sc.block, mode="clip")  # offsets are in range by construction
+        block = self._flat.take(at, out=sc.block, mode="clip")  # every offset here is in range by construction
         table = sc.table
         ns = b.n_sums
         f = len(self._specs)
@@ -610,8 +611,8 @@ class FeatureStore:
                 np.fmin.reduce(block[:, b.min_terms], axis=0, out=table[b.min_rows])
             if b.last_rows.stop > b.last_rows.start:
                 newest = block[:, b.seen_terms].argmax(axis=0)
-                table[b.last_rows] = block.take(sc.ages[newest] + sc.last)
-            picked = table.take(sc.picks)
+                block.take(sc.ages[newest] + sc.last, out=table[b.last_rows], mode="clip")
+            picked = table.take(sc.picks, mode="clip")
             prod = picked[:2] * picked[2:]
             ratio = prod[0] - prod[1]
             res = ratio[:f] / ratio[f:]
