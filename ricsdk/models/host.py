@@ -289,6 +289,12 @@ class ModelHost:
             raise ValueError("rows, keys and x must describe the same rows (x 2-D)")
         if slots.active is not None and slots.canary is None and slots.shadow is None:
             return self._infer_active(slots.active, x, n)
+        return self._infer_routed(slots, rows, keys, x, n)
+
+    def _infer_routed(
+        self, slots: _Slots, rows: NDArray[np.integer], keys: Sequence[str], x: NDArray[np.float32], n: int
+    ) -> InferenceResult:
+        """``infer`` in general: canary rows to the canary, the others to the active model, shadow on all."""
         k = self.n_outputs
         outputs = np.full((n, k), np.nan, dtype=np.float32)
         status = np.full(n, _NO_MODEL, dtype=np.uint8)
