@@ -14,6 +14,19 @@ Cases:
   straightforward numpy implementation (row-major ``[rows, measurements, window]`` rings put in time order
   with ``take_along_axis``, then ``nanmean`` / ``nanmax`` / masked sums per feature), checked to give the same
   matrix before timing. Informational, no target.
+- ``features_update_matrix_8``: the decision path's feature step for one indication: ``update`` of one period,
+  ``matrix`` and ``ready`` for 8 consecutive rows and the flagship's 8 features over a window of 8, 5 % of
+  the values missing. Candidate: the store's small-batch path (the default for up to ``SMALL_ROWS`` rows).
+  Baseline: the same store with that path off (``small_rows=0``), i.e. the vectorised-over-rows path every
+  call took before, checked to give the same matrix. ``rows_1`` and ``rows_64`` give both sides' p50 for 1
+  and 64 rows (fewer samples). Target: p50 under 25 us.
+- ``host_infer_overhead_8``: what ``ModelHost.infer`` costs beyond the onnxruntime ``session.run`` it makes,
+  for 8 rows of flagship features, active slot only. Each sample is one ``infer`` minus the ``session.run``
+  timed right after it on the same input; ``infer_p50`` and ``session_run_p50`` are the two medians.
+  Baseline: the same host's routing path (``_infer_routed``: per-slot plan, NaN-filled outputs, status and
+  source arrays written by slot), which every call took before the single-model shortcut, measured the same
+  way. Both include ``LoadedModel.infer``'s own bookkeeping (shape checks, clocks, counters). Target: p50
+  under 8 us.
 
 ``quick`` runs one sample of each side (the smoke run of ``make test``).
 """
@@ -29,9 +42,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from benchmarks._util import case, check_targets, interleaved, time_call_us
+from benchmarks._util import case, check_targets, interleaved, percentile, time_call_us
 from ricsdk.features import FeatureSpec, FeatureStore, WindowFn
-from ricsdk.models import ModelHost, Slot, load_model
+from ricsdk.models import LoadedModel, ModelHost, Slot, load_model
 from xapps.slice_prb_allocator.artifact import model_spec
 from xapps.slice_prb_allocator.demand import DemandConfig, SliceDemand
 from xapps.slice_prb_allocator.features import FEATURES, WINDOW, new_store
@@ -202,8 +215,147 @@ def bench_features(quick: bool) -> dict[str, Any]:
     )
 
 
+def _feature_step(n_rows: int, small: bool, seed: int) -> tuple[FeatureStore, Callable[[], None]]:
+    """A flagship store of ``n_rows`` consecutive rows a window in, and one decision's feature step on it
+    (``small``: the default store; else the small-batch path off)."""
+    rng = np.random.default_rng(seed)
+    off: dict[str, int] = {} if small else {"small_rows": 0}
+    store = FeatureStore(FEATURES, WINDOW, initial_rows=max(64, n_rows), **off)
+    rows = store.rows(range(n_rows))
+    periods = []
+    for _ in range(16):
+        v = rng.normal(100.0, 30.0, (n_rows, len(store.measurements)))
+        v[rng.random(v.shape) < 0.05] = np.nan
+        periods.append(v)
+    for v in periods[: WINDOW + 1]:
+        store.update(rows, v)
+    state = {"i": 0}
+
+    def step() -> None:
+        state["i"] += 1
+        store.update(rows, periods[state["i"] % len(periods)])
+        store.matrix(rows)
+        store.ready(rows)
+
+    return store, step
+
+
+def bench_features_small(quick: bool) -> dict[str, Any]:
+    small, small_step = _feature_step(8, True, seed=8)
+    general, general_step = _feature_step(8, False, seed=8)
+    rows = small.rows(range(8))
+    for _ in range(WINDOW + 3):
+        small_step()
+        general_step()
+        np.testing.assert_array_equal(small.matrix(rows), general.matrix(rows))
+        assert small.ready(rows).tolist() == general.ready(rows).tolist()
+    samples = 1 if quick else 3000
+    cand, base = interleaved(small_step, general_step, samples=samples, warmup=0 if quick else 300)
+    by_rows: dict[str, dict[str, float]] = {}
+    for n in (1, 64):
+        _, few_step = _feature_step(n, True, seed=n)
+        _, wide_step = _feature_step(n, False, seed=n)
+        a, b = interleaved(few_step, wide_step, samples=1 if quick else 1000, warmup=0 if quick else 100)
+        by_rows[f"rows_{n}"] = {"p50": round(statistics.median(a), 3), "baseline_p50": round(statistics.median(b), 3)}
+    result = case(
+        "us",
+        cand,
+        baseline_name="the same store with the small-batch path off (small_rows=0): the path every call took before",
+        baseline=base,
+        target={"p50_max": 25},
+        rows=8,
+        features=len(FEATURES),
+        window=WINDOW,
+        rows_1=by_rows["rows_1"],
+        rows_64=by_rows["rows_64"],
+    )
+    result["met"] = check_targets(result)
+    return result
+
+
+def _overhead_samples(
+    infer: Callable[[], Any], run: Callable[[], Any], samples: int, warmup: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Per sample: one ``infer`` and the ``session.run`` right after it, in us, and their difference."""
+    for _ in range(warmup):
+        infer()
+        run()
+    diffs: list[float] = []
+    infers: list[float] = []
+    runs: list[float] = []
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(samples):
+            if i % 200 == 0:
+                gc.collect()
+            a = time_call_us(infer)
+            b = time_call_us(run)
+            infers.append(a)
+            runs.append(b)
+            diffs.append(a - b)
+    finally:
+        if gc_was:
+            gc.enable()
+    return diffs, infers, runs
+
+
+def bench_host_overhead(quick: bool) -> dict[str, Any]:
+    model: LoadedModel = load_model(model_spec())
+    host = ModelHost(len(FEATURES), 1, group="bench")
+    host.install(Slot.ACTIVE, model)
+    rows, keys, x = _flagship_rows()
+    rows8, keys8, x8 = rows[:8].copy(), keys[:8], np.ascontiguousarray(x[:8])
+    feed = {model.spec.input_name: x8}
+    names = [model.spec.output_name]
+    session = model._session
+
+    def infer() -> None:
+        host.infer(rows8, keys8, x8)
+
+    def routed() -> None:
+        host._infer_routed(host._slots, rows8, keys8, x8, 8)
+
+    def run() -> None:
+        session.run(names, feed)
+
+    a, b = host.infer(rows8, keys8, x8), host._infer_routed(host._slots, rows8, keys8, x8, 8)
+    np.testing.assert_array_equal(a.outputs, b.outputs)
+    assert a.status.tolist() == b.status.tolist() and a.source.tolist() == b.source.tolist()
+    samples = 1 if quick else 3000
+    warmup = 0 if quick else 300
+    cand: list[float] = []
+    base: list[float] = []
+    infers: list[float] = []
+    runs: list[float] = []
+    for _ in range(1 if quick else 3):  # blocks alternate, candidate then baseline, three times
+        d, i, r = _overhead_samples(infer, run, samples // 3 or 1, warmup)
+        cand += d
+        infers += i
+        runs += r
+        d, _, r = _overhead_samples(routed, run, samples // 3 or 1, warmup)
+        base += d
+        runs += r
+    result = case(
+        "us",
+        cand,
+        baseline_name="the routing path every call took before (_infer_routed), less its session.run",
+        baseline=base,
+        target={"p50_max": 8},
+        rows=8,
+        infer_p50=round(statistics.median(infers), 3),
+        infer_p99=round(percentile(infers, 0.99), 3),
+        session_run_p50=round(statistics.median(runs), 3),
+        model=str(model.identity),
+    )
+    result["met"] = check_targets(result)
+    return result
+
+
 def run(quick: bool) -> dict[str, dict[str, Any]]:
     return {
         "batch_inference_10k_slices": bench_batch_inference(quick),
         "features_update_matrix_10k": bench_features(quick),
+        "features_update_matrix_8": bench_features_small(quick),
+        "host_infer_overhead_8": bench_host_overhead(quick),
     }
