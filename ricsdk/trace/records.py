@@ -55,6 +55,7 @@ __all__ = [
     "ParsedTrace",
     "TraceError",
     "TraceRecord",
+    "call_process_id_of",
     "decode_comment",
     "dissector_for",
     "e2ap_route",
@@ -369,6 +370,7 @@ def e2ap_route(pdu: bytes, direction: Direction | None = None) -> tuple[Directio
 
 _IE_REQUEST_ID: Final = 29
 _IE_RAN_FUNCTION_ID: Final = 5
+_IE_CALL_PROCESS_ID: Final = 20
 
 
 def _length(data: bytes, off: int) -> tuple[int, int, bool]:
@@ -423,6 +425,21 @@ def _request_id_offset(pdu: bytes) -> int | None:
     if length != 5 or pdu[value] & 0x80:
         raise TraceError("RICrequestID with extensions", data=pdu, offset=value)
     return value + 1
+
+
+def call_process_id_of(pdu: bytes) -> bytes | None:
+    """The RICcallProcessID octets of an E2AP PDU, or None when it carries none or is unreadable."""
+    try:
+        found = _find_ie(pdu, _IE_CALL_PROCESS_ID)
+        if found is None:
+            return None
+        value, length = found
+        n, start, fragmented = _length(pdu, value)
+    except TraceError:
+        return None
+    if fragmented or start + n > value + length:
+        return None
+    return pdu[start : start + n]
 
 
 def ran_function_of(pdu: bytes) -> int | None:

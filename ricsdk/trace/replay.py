@@ -58,7 +58,14 @@ import structlog
 
 from ricsdk.e2 import e2ap
 from ricsdk.errors import ConfigError, E2DecodeError, E2ValueError, TransportError
-from ricsdk.trace.records import Direction, TraceRecord, ran_function_of, request_id_of, with_request_id
+from ricsdk.trace.records import (
+    Direction,
+    TraceRecord,
+    call_process_id_of,
+    ran_function_of,
+    request_id_of,
+    with_request_id,
+)
 from ricsdk.transport.base import Message, TransportStats
 
 __all__ = [
@@ -507,13 +514,13 @@ class ReplayTransport:
         mode = self.config.control_answers
         if mode is ControlAnswers.NONE:
             return
-        try:
-            req = e2ap.decode_e2ap(msg.payload)
-        except E2DecodeError as exc:
-            log.warning("replay: the xApp sent an undecodable control request", error=str(exc))
+        payload = msg.payload
+        rid, function = request_id_of(payload), ran_function_of(payload)
+        if rid is None or function is None:
+            log.warning("replay: the xApp sent a control request without RICrequestID / RANfunctionID (unanswered)")
             return
-        if not isinstance(req, e2ap.RicControlRequest):
-            return
+        request_id = e2ap.RicRequestId(*rid)
+        cpid = call_process_id_of(payload)
         if mode is ControlAnswers.REPLAY:
             recorded = self._nodes[msg.meid].control_answers
             while recorded:
@@ -523,8 +530,10 @@ class ReplayTransport:
                 except E2DecodeError:
                     continue
                 if isinstance(old, (e2ap.RicControlAcknowledge, e2ap.RicControlFailure)):
-                    new = dataclasses.replace(old, request_id=req.request_id, call_process_id=req.call_process_id)
+                    new = dataclasses.replace(old, request_id=request_id, call_process_id=cpid)
                     self._enqueue(rec.mtype, self._encode(new), msg.meid, msg.sub_id, replayed=True)
                     return
-        ack = e2ap.RicControlAcknowledge(req.request_id, req.ran_function_id, req.call_process_id)
-        self._enqueue(RIC_CONTROL_ACK, self._encode(ack), msg.meid, msg.sub_id, replayed=False)
+        ack = e2ap.RicControlAcknowledge(request_id, function, cpid)
+        self._enqueue(
+            RIC_CONTROL_ACK, e2ap.encode_e2ap(ack, self.config.e2ap_version), msg.meid, msg.sub_id, replayed=False
+        )

@@ -113,6 +113,7 @@ class ReplayRun:
     loop_latency_ns: tuple[int, ...]
     #: per indication: delivery -> the xApp asking for the next message (ns)
     handle_ns: tuple[int, ...]
+    #: from opening the gate until the xApp had handled the whole trace (start and stop of the xApp excluded)
     elapsed_s: float
 
     def control_bytes(self) -> tuple[bytes, ...]:
@@ -189,10 +190,10 @@ async def replay_xapp(
     runner = XAppRunner(app, transport, config=runner_config)
     if quota_ids is None and isinstance(app, ModelXApp):
         quota_ids = app.manifest.control.param_ids
-    started = time.perf_counter()
     async with runner:
         if runner.state is not XAppState.RUNNING:
             log.warning("replay: the xApp is not fully subscribed", state=runner.state.value)
+        started = time.perf_counter()
         transport.play()
         try:
             await transport.wait_done(timeout_s)
