@@ -344,9 +344,10 @@ class FeatureStore:
         self._missing: NDArray[np.int64] = np.zeros(n_meas, dtype=np.int64)
         self._nan_features: NDArray[np.int64] = np.zeros(len(specs), dtype=np.int64)
         # The small-batch path counts present values per (measurement, row of the batch) with one elementwise
-        # addition per update, in one array per batch size (at most ``small_rows``), beside the number of its
-        # updates of that size; ``stats`` turns them into missing counts.
-        self._present_by_size: dict[int, tuple[F64, list[int]]] = {}
+        # addition per update, in one array per batch size (at most ``small_rows`` of them), and its updates
+        # per batch size; ``stats`` turns them into missing counts.
+        self._present_by_size: dict[int, F64] = {}
+        self._updates_by_size: dict[int, int] = {}
 
     # -- shape -------------------------------------------------------------------------------------------------
 
@@ -546,11 +547,11 @@ class FeatureStore:
             else:
                 self._head[ids] = self._next_head[heads]
             self._seen[ids] += 1
-        counts = self._present_by_size.get(n)
-        if counts is None:
-            counts = self._present_by_size[n] = (np.zeros((len(self._measurements), n), dtype=np.float64), [0])
-        np.add(counts[0], block[_VF], out=counts[0])
-        counts[1][0] += 1
+        present = self._present_by_size.get(n)
+        if present is None:
+            present = self._present_by_size[n] = np.zeros((len(self._measurements), n), dtype=np.float64)
+        np.add(present, block[_VF], out=present)
+        self._updates_by_size[n] = self._updates_by_size.get(n, 0) + 1
         self._updates += 1
         self._row_periods += n
 
@@ -715,8 +716,8 @@ class FeatureStore:
     def stats(self) -> FeatureStats:
         """A snapshot of the counters."""
         missing = self._missing.copy()
-        for n, (present, updates) in self._present_by_size.items():
-            missing += updates[0] * n - present.sum(axis=1).astype(np.int64)
+        for n, present in self._present_by_size.items():
+            missing += self._updates_by_size[n] * n - present.sum(axis=1).astype(np.int64)
         return FeatureStats(
             updates=self._updates,
             row_periods=self._row_periods,
