@@ -39,7 +39,7 @@ from typing import IO, Protocol
 
 import structlog
 
-from ricsdk.errors import ConfigError
+from ricsdk.errors import ConfigError, TransportError
 from ricsdk.trace.pcap import PcapngWriter
 from ricsdk.trace.records import MAX_RECORD_PAYLOAD, Direction, TraceRecord, encode_record, encode_trace
 from ricsdk.transport.base import Message, Transport, TransportStats
@@ -239,10 +239,16 @@ class RecordingTransport:
         return len(self._queue)
 
     async def start(self) -> None:
-        if self._writer is None:
-            await asyncio.to_thread(self.sink.open)
-            self._writer = asyncio.create_task(self._write_loop(), name="trace-recorder")
+        """Start the inner transport, open the sink and start the writer task (undoing the first if the sink fails)."""
         await self.inner.start()
+        if self._writer is not None:
+            return
+        try:
+            await asyncio.to_thread(self.sink.open)
+        except OSError as exc:
+            await self.inner.aclose()
+            raise TransportError(f"cannot open the trace sink: {exc}") from exc
+        self._writer = asyncio.create_task(self._write_loop(), name="trace-recorder")
 
     def _note(self, direction: Direction, msg: Message) -> None:
         st = self.recorder_stats

@@ -19,7 +19,8 @@ the comment beside each E2AP message.
 
 Reading accepts more than ricsdk wrote: exported-PDU packets without a comment (Wireshark's *Export PDUs to
 File*, ``ricsdk e2 encode``) get their direction and RMR mtype from the E2AP PDU itself (:func:`e2ap_route`),
-their sub_id from its RICrequestID, and their MEID and direction from the exported IP/port tags when present.
+their sub_id from its RICrequestID, and their MEID and direction from the exported IP/port tags when present
+(else the MEID is :data:`UNKNOWN_NODE`).
 Packets that cannot become a record are counted by reason, never raised: a trace reader keeps going.
 
 The RICrequestID helpers (:func:`request_id_of`, :func:`with_request_id`) walk the E2AP IE container on the
@@ -55,6 +56,7 @@ __all__ = [
     "ParsedTrace",
     "TraceError",
     "TraceRecord",
+    "UNKNOWN_NODE",
     "call_process_id_of",
     "decode_comment",
     "dissector_for",
@@ -73,6 +75,8 @@ __all__ = [
 
 #: SCTP ports of the RIC side of E2 (E2 Termination): 36421 (IANA E2AP), 36422 and 37464 (OSC E2T default).
 DEFAULT_RIC_PORTS: Final = (36421, 36422, 37464)
+#: The MEID of records whose E2 node cannot be told (exported PDUs without metadata or address tags).
+UNKNOWN_NODE: Final = "e2-node"
 #: The largest payload a record can carry (the pcapng snap length less the exported-PDU tags).
 MAX_RECORD_PAYLOAD: Final = 262144 - 64
 #: The SCTP payload protocol identifier of E2AP.
@@ -291,7 +295,7 @@ def _record_of(pkt: CapturedPacket, ric_ports: frozenset[int]) -> TraceRecord:
         mtype,
         payload,
         rid[1] if rid is not None else -1,
-        meid,
+        meid or UNKNOWN_NODE,
         b"",
         src,
         0,
