@@ -94,6 +94,21 @@ def fragments(payload: bytes, first_tsn: int, n: int, **kw: object) -> list[byte
 def test_crc32c_known_answer() -> None:
     assert crc32c(b"123456789") == 0xE3069283
     assert crc32c(b"") == 0
+    assert crc32c(bytes(32)) == 0x8A9136AA  # RFC 3720 B.4: 32 octets of zeros
+
+
+def _crc32c_bitwise(data: bytes) -> int:
+    c = 0xFFFFFFFF
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    return c ^ 0xFFFFFFFF
+
+
+@given(st.binary(max_size=64), st.binary(max_size=40))
+def test_crc32c_sliced_equals_bit_by_bit_and_continues(a: bytes, b: bytes) -> None:
+    assert crc32c(a + b) == _crc32c_bitwise(a + b) == crc32c(b, crc32c(a))
 
 
 def test_single_chunk_messages_both_directions() -> None:
