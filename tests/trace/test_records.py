@@ -157,5 +157,7 @@ def test_packets_without_metadata() -> None:
         + w.packet(4, b"\x00\x0c\x00\x08ab")
     )
     parsed = parse_trace(blob)
-    assert [(r.direction, r.mtype, r.sub_id, r.meid) for r in parsed.records] == [(Direction.IN, 12050, 56, "e2-node")] * 2
+    assert [(r.direction, r.mtype, r.sub_id, r.meid) for r in parsed.records] == [
+        (Direction.IN, 12050, 56, "e2-node")
+    ] * 2
     assert dict(parsed.skipped) == {"unknown-payload": 1, "malformed-exported-pdu": 1}
