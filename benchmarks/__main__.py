@@ -149,9 +149,14 @@ def main() -> int:
     out = args.out or (None if args.quick else HERE / "results" / "latest.json")
     if out is not None:
         if args.only and out.exists() and not args.quick:
+            # A partial run refreshes only its own cases; the other cases of the same group stay.
             merged = json.loads(out.read_text())
             merged.update({k: v for k, v in result.items() if k != "groups"})
-            merged.setdefault("groups", {}).update(result["groups"])
+            groups = merged.setdefault("groups", {})
+            for name, body in result["groups"].items():
+                old = groups.setdefault(name, {"cases": {}})
+                old["cases"].update(body["cases"])
+                old["seconds"] = body.get("seconds", old.get("seconds"))
             result = merged
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
