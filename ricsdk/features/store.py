@@ -121,6 +121,9 @@ class _Batch:
         "max_rows",
         "min_rows",
         "last_rows",
+        "has_max",
+        "has_min",
+        "has_last",
         "write",
         "offsets",
         "_scratch",
@@ -163,6 +166,7 @@ class _Batch:
             slice(a, b) for a, b in itertools.pairwise(ends)
         )
         self.max_rows, self.min_rows, self.last_rows = (slice(a + 2, b + 2) for a, b in itertools.pairwise(ends[:4]))
+        self.has_max, self.has_min, self.has_last = bool(mx), bool(mn), bool(last)
         one, zero = n_sums, n_sums + 1
         k1, k2 = len(ratio), len(slope)
         top: dict[int, tuple[int, int, int, int]] = {}
@@ -518,7 +522,7 @@ class FeatureStore:
     def _update_few(self, ids: NDArray[np.intp], cols: slice | None, values: NDArray[np.floating]) -> None:
         """``update`` for a few rows: the three rings' values written into each row's own slot at once."""
         n = ids.size
-        heads = self._head[ids]
+        heads = self._head[ids] if cols is None else self._head[cols]
         first = heads.tolist()
         h0 = first[0]
         uniform = first.count(h0) == n
@@ -594,7 +598,7 @@ class FeatureStore:
         """``matrix`` for a few rows (see ``_Batch``): one gather, one reduction per kind, one division."""
         b = self._batch
         n = ids.size
-        heads = self._head[ids]
+        heads = self._head[ids] if cols is None else self._head[cols]
         first = heads.tolist()
         h0 = first[0]
         sc = b.scratch(n)
@@ -613,11 +617,11 @@ class FeatureStore:
         with np.errstate(invalid="ignore", divide="ignore"):
             if ns:
                 np.add.reduce(np.multiply(block[:, :ns], sc.weights, out=sc.products), axis=0, out=table[:ns])
-            if b.max_rows.stop > b.max_rows.start:
+            if b.has_max:
                 np.fmax.reduce(block[:, b.max_terms], axis=0, out=table[b.max_rows])
-            if b.min_rows.stop > b.min_rows.start:
+            if b.has_min:
                 np.fmin.reduce(block[:, b.min_terms], axis=0, out=table[b.min_rows])
-            if b.last_rows.stop > b.last_rows.start:
+            if b.has_last:
                 newest = block[:, b.seen_terms].argmax(axis=0)
                 block.take(sc.ages[newest] + sc.last, out=table[b.last_rows], mode="clip")
             picked = table.take(sc.picks, mode="clip")
