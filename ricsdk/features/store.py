@@ -126,7 +126,7 @@ class _Batch:
         "has_last",
         "write",
         "offsets",
-        "_scratch",
+        "sizes",
         "_spans",
     )
 
@@ -186,7 +186,7 @@ class _Batch:
             for m in range(n_meas):
                 self.write[:, ring * n_meas + m] = (ring * (window + 1) + heads) * n_meas + m
         self.offsets: NDArray[np.intp] = np.empty((window, history, len(self.terms)), dtype=np.intp)
-        self._scratch: dict[int, _Scratch] = {}
+        self.sizes: dict[int, _Scratch] = {}
         self._spans: dict[tuple[int, int], NDArray[np.intp]] = {}
 
     def place(self, window: int, n_meas: int, capacity: int) -> None:
@@ -210,11 +210,11 @@ class _Batch:
 
     def scratch(self, n: int) -> _Scratch:
         """The arrays of a batch of ``n`` rows (a few batch sizes are kept)."""
-        got = self._scratch.get(n)
+        got = self.sizes.get(n)
         if got is None:
-            if len(self._scratch) >= _SIZES_KEPT:
-                self._scratch.clear()
-            got = self._scratch[n] = _Scratch(self, n)
+            if len(self.sizes) >= _SIZES_KEPT:
+                self.sizes.clear()
+            got = self.sizes[n] = _Scratch(self, n)
         return got
 
 
@@ -348,10 +348,10 @@ class FeatureStore:
         self._missing: NDArray[np.int64] = np.zeros(n_meas, dtype=np.int64)
         self._nan_features: NDArray[np.int64] = np.zeros(len(specs), dtype=np.int64)
         # The small-batch path counts present values per (measurement, row of the batch) with one elementwise
-        # addition per update, in one array per batch size (at most ``small_rows`` of them), and its updates
-        # per batch size; ``stats`` turns them into missing counts.
+        # addition per update, in one array per batch size (at most ``small_rows`` of them), and the rows it
+        # appended; ``stats`` turns them into missing counts.
         self._present_by_size: dict[int, F64] = {}
-        self._updates_by_size: dict[int, int] = {}
+        self._few_row_periods = 0
 
     # -- shape -------------------------------------------------------------------------------------------------
 
@@ -555,7 +555,7 @@ class FeatureStore:
         if present is None:
             present = self._present_by_size[n] = np.zeros((len(self._measurements), n), dtype=np.float64)
         np.add(present, block[_VF], out=present)
-        self._updates_by_size[n] = self._updates_by_size.get(n, 0) + 1
+        self._few_row_periods += n
         self._updates += 1
         self._row_periods += n
 
@@ -601,7 +601,7 @@ class FeatureStore:
         heads = self._head[ids] if cols is None else self._head[cols]
         first = heads.tolist()
         h0 = first[0]
-        sc = b.scratch(n)
+        sc = b.sizes.get(n) or b.scratch(n)
         if first.count(h0) != n:
             at = b.offsets[heads].transpose(1, 2, 0) + ids
         elif cols is not None:
@@ -720,8 +720,9 @@ class FeatureStore:
     def stats(self) -> FeatureStats:
         """A snapshot of the counters."""
         missing = self._missing.copy()
-        for n, present in self._present_by_size.items():
-            missing += self._updates_by_size[n] * n - present.sum(axis=1).astype(np.int64)
+        missing += self._few_row_periods
+        for present in self._present_by_size.values():
+            missing -= present.sum(axis=1).astype(np.int64)
         return FeatureStats(
             updates=self._updates,
             row_periods=self._row_periods,
