@@ -67,6 +67,8 @@ class Dispatcher:
         self._reply = reply
         self._clock = clock
         self._handler_id = handler_id
+        self._async: dict[str, bool] = {}
+        self._outcome_counters: dict[tuple[str, str], Any] = {}
         h = type(app).handlers
         self._ind_all = self._bind(h.get((HandlerKind.INDICATION, None)))
         self._ind_by_sub = {
@@ -79,14 +81,18 @@ class Dispatcher:
         self._messages = {key: self._bind(spec) for (kind, key), spec in h.items() if kind is HandlerKind.MESSAGE}
 
     def _bind(self, spec: Any) -> Callable[[Any], Any] | None:
-        return None if spec is None else getattr(self.app, spec.name)  # type: ignore[no-any-return]
+        if spec is None:
+            return None
+        fn = getattr(self.app, spec.name)
+        self._async[fn.__name__] = spec.is_async
+        return fn  # type: ignore[no-any-return]
 
     async def _call(self, fn: Callable[[Any], Any], event: Any) -> Any:
         try:
-            result = fn(event)
-            if inspect.isawaitable(result):
-                result = await result
-            return result
+            if self._async.get(fn.__name__, True):
+                result = fn(event)
+                return await result if inspect.isawaitable(result) else result
+            return fn(event)
         except Exception:
             name = getattr(fn, "__name__", "handler")
             self.metrics.handler_errors.labels(name).inc()
@@ -178,9 +184,13 @@ class Dispatcher:
         await self.report_outcome(outcome)
 
     async def report_outcome(self, outcome: ControlOutcome) -> None:
-        self.metrics.controls.labels(outcome.e2_node, outcome.status).inc()
+        key = (outcome.e2_node, outcome.status)
+        counter = self._outcome_counters.get(key)
+        if counter is None:
+            counter = self._outcome_counters[key] = self.metrics.controls.labels(*key)
+        counter.inc()
         if outcome.status == "ack":
-            self.metrics.control_latency.observe(outcome.latency_ns / 1e9)
+            self.metrics.stages.observe_ns("control_ack", outcome.latency_ns)
         elif outcome.status == "failure":
             log.warning("control failed", e2_node=outcome.e2_node, cause=str(outcome.cause), slices=outcome.slices)
         else:

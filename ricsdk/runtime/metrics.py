@@ -135,9 +135,6 @@ class RuntimeMetrics:
         self.controls = Counter(
             "ricsdk_controls", "RIC control requests by outcome", ["e2_node", "outcome"], registry=r
         )
-        self.control_latency = Histogram(
-            "ricsdk_control_ack_seconds", "Control request to acknowledgement", buckets=_LATENCY_BUCKETS, registry=r
-        )
         self.quota = Gauge("ricsdk_slice_quota_ratio", "PRB quota in force (%)", ["slice", "bound"], registry=r)
         self.kpi = Gauge("ricsdk_slice_kpi", "Last KPI value per slice", ["slice", "measurement"], registry=r)
         self.decisions = Counter(
