@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "ricsdk.cli.governance:models",
     "replay": "ricsdk.cli.trace:replay",
     "trace": "ricsdk.cli.trace:trace",
+    "train": "ricsdk.cli.train:train",
     "xapp": "ricsdk.cli.xapp:xapp",
 }
 
