@@ -87,14 +87,13 @@ def manifest_text_with_model(text: str, **fields: str) -> str:
     end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\S", lines[i])), len(lines))
     for key, value in fields.items():
         pat = re.compile(rf"^(\s+{re.escape(key)}:\s*)(\S+)(\s*(?:#.*)?\n?)$")
-        hits = [i for i in range(start + 1, end) if pat.match(lines[i])]
+        hits = [(i, m) for i in range(start + 1, end) if (m := pat.match(lines[i])) is not None]
         if len(hits) != 1:
             raise ConfigError(
                 f"expected one '{key}:' line in the manifest's model section, found {len(hits)}", field=f"$.model.{key}"
             )
-        m = pat.match(lines[hits[0]])
-        assert m is not None
-        lines[hits[0]] = f"{m.group(1)}{value}{m.group(3)}"
+        i, m = hits[0]
+        lines[i] = f"{m.group(1)}{value}{m.group(3)}"
     return "".join(lines)
 
 

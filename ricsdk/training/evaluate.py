@@ -29,7 +29,16 @@ from ricsdk.training.baselines import NoControl, StaticEqualShare
 from ricsdk.twin.scenario import Scenario, SliceType
 from ricsdk.twin.twin import Twin
 
-__all__ = ["PolicyFigures", "XAppFactory", "compare", "figures", "for_twin", "manifest_factory", "run_policy"]
+__all__ = [
+    "BASELINES",
+    "PolicyFigures",
+    "XAppFactory",
+    "compare",
+    "figures",
+    "for_twin",
+    "manifest_factory",
+    "run_policy",
+]
 
 log = structlog.get_logger(__name__)
 
