@@ -12,11 +12,11 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["LatencyHistograms", "RuntimeMetrics", "StatsCollector"]
+__all__ = ["GaugeCollector", "LatencyHistograms", "RuntimeMetrics", "StatsCollector"]
 
 # 5 µs .. 1 s: the near-RT budget and well below it.
 _LATENCY_BUCKETS = (
@@ -60,6 +60,31 @@ class StatsCollector(Collector):
                     )
                 fam.add_metric(list(labels.values()), float(value))
         yield from families.values()
+
+
+class GaugeCollector(Collector):
+    """Gauge families read from the application's own state at scrape time (nothing on the hot path).
+
+    ``source`` yields ``(label values, value)`` pairs for each family name given at construction.
+    """
+
+    def __init__(
+        self,
+        families: dict[str, tuple[str, list[str]]],
+        source: Callable[[], Iterable[tuple[str, list[str], float]]],
+    ) -> None:
+        self._families = families
+        self._source = source
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        for name, (doc, labels) in self._families.items():
+            yield GaugeMetricFamily(name, doc, labels=labels)
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        fams = {name: GaugeMetricFamily(name, doc, labels=labels) for name, (doc, labels) in self._families.items()}
+        for name, labels, value in self._source():
+            fams[name].add_metric(labels, value)
+        yield from fams.values()
 
 
 class LatencyHistograms(Collector):
@@ -126,17 +151,9 @@ class RuntimeMetrics:
             "ricsdk_stage_seconds", "Decision path stage latency", "stage", _LATENCY_BUCKETS
         )
         r.register(self.stages)
-        self.decision_seconds = Histogram(
-            "ricsdk_decision_seconds",
-            "Indication bytes in to control bytes out",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
         self.controls = Counter(
             "ricsdk_controls", "RIC control requests by outcome", ["e2_node", "outcome"], registry=r
         )
-        self.quota = Gauge("ricsdk_slice_quota_ratio", "PRB quota in force (%)", ["slice", "bound"], registry=r)
-        self.kpi = Gauge("ricsdk_slice_kpi", "Last KPI value per slice", ["slice", "measurement"], registry=r)
         self.decisions = Counter(
             "ricsdk_model_decisions", "Slice decisions per model version", ["model", "version", "slot"], registry=r
         )

@@ -32,7 +32,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +55,9 @@ from ricsdk.models.spec import ModelSpec, ModelVersion
 from ricsdk.runtime.events import Indication, PolicyEvent
 from ricsdk.runtime.handlers import on_indication, on_policy
 from ricsdk.runtime.manifest import Manifest, SliceBounds
+from ricsdk.runtime.metrics import GaugeCollector
 from ricsdk.runtime.subscriptions import KpmSubscriptionSpec
-from ricsdk.runtime.xapp import RIC_CONTROL_REQ, Health, XApp
+from ricsdk.runtime.xapp import RIC_CONTROL_REQ, Health, XApp, XAppContext
 from ricsdk.transport.base import Message
 
 __all__ = ["Decision", "ModelXApp"]
@@ -68,10 +69,19 @@ _LSLOT = {Slot.ACTIVE: LineageSlot.ACTIVE, Slot.CANARY: LineageSlot.CANARY, Slot
 
 
 @dataclass(slots=True)
-class _SliceState:
-    quota: tuple[int, int, int] | None = None
+class _SlicePolicy:
+    """What A1 says about one slice, in every cell: the policies in force and the bounds they narrow to."""
+
     policy_ids: tuple[str, ...] = ()
     sla: tuple[int, int] | None = None  # (min, max) from an A1 slice SLA policy
+
+
+@dataclass(slots=True)
+class _SliceState:
+    """One slice in one cell: the quota in force there (the rate limit's reference) and the slice's policy."""
+
+    policy: _SlicePolicy
+    quota: tuple[int, int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -130,7 +140,12 @@ class ModelXApp(XApp):
         self._perf = perf_clock
         self._wall = wall_clock
         self._plans: dict[tuple[str, str, int], _Plan] = {}
-        self._slices: dict[str, _SliceState] = {}
+        self._policies: dict[str, _SlicePolicy] = {}
+        self._cells: dict[tuple[str, str, str], _SliceState] = {}  # (e2 node, cell, slice)
+        self._last_values: dict[tuple[str, str], tuple[_Plan, NDArray[np.float64]]] = {}
+        self._late_ns = manifest.subscription.period_ms * 1_000_000
+        self._counters: dict[Any, Any] = {}  # prometheus children by label values, resolved once
+        self._gauge_registry: Any = None
         self._bounds = {b.snssai.key: b for b in manifest.slices}
         self._meas_col = {m: i for i, m in enumerate(self.store.measurements)}
         self._mapping = manifest.control.mapping
@@ -141,7 +156,6 @@ class ModelXApp(XApp):
         self.last_decision: Decision | None = None
         #: the most recent loop latencies (indication bytes in -> control bytes out), ns
         self.loop_latency_ns: deque[int] = deque(maxlen=100_000)
-        self._quota_gauges: dict[str, tuple[Any, Any, Any]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def load(self) -> None:
@@ -154,6 +168,27 @@ class ModelXApp(XApp):
         loaded: LoadedModel = await asyncio.to_thread(load_model, spec)
         self.host.install(slot, loaded, fraction=fraction)
         log.info("model installed", model=str(loaded.identity), slot=slot.value)
+
+    def bind(self, ctx: XAppContext | None) -> None:
+        super().bind(ctx)
+        self._counters.clear()
+        if ctx is not None and self._gauge_registry is not ctx.metrics.registry:
+            ctx.metrics.add_collector(
+                GaugeCollector(
+                    {
+                        "ricsdk_slice_quota_ratio": (
+                            "PRB quota in force per slice and cell (%)",
+                            ["e2_node", "cell", "slice", "bound"],
+                        ),
+                        "ricsdk_slice_kpi": (
+                            "Last reported KPI per slice and cell",
+                            ["e2_node", "cell", "slice", "measurement"],
+                        ),
+                    },
+                    self._slice_gauges,
+                )
+            )
+            self._gauge_registry = ctx.metrics.registry
 
     def check_health(self) -> Health:
         if self.host.model(Slot.ACTIVE) is None:
@@ -199,12 +234,12 @@ class ModelXApp(XApp):
 
     def apply_sla(self, slice_key: str, min_ratio: int, max_ratio: int, policy_id: str) -> None:
         """Narrow a slice's quota bounds (an A1 slice SLA policy); the manifest bounds still apply."""
-        st = self._slices.setdefault(slice_key, _SliceState())
+        st = self._policy(slice_key)
         st.sla = (min_ratio, max_ratio)
         st.policy_ids = tuple(sorted({*st.policy_ids, policy_id}))
 
     def clear_sla(self, policy_id: str) -> None:
-        for st in self._slices.values():
+        for st in self._policies.values():
             if policy_id in st.policy_ids:
                 st.policy_ids = tuple(p for p in st.policy_ids if p != policy_id)
                 if not st.policy_ids:
@@ -243,7 +278,7 @@ class ModelXApp(XApp):
             [Snssai.parse(k) for k in keys],
             [self._bounds.get(k) for k in keys],
             info,
-            [self._slices.setdefault(k, _SliceState()) for k in keys],
+            [self._state(ind.e2_node, ind.cell, k) for k in keys],
             [_limits(self._bounds.get(k)) for k in keys],
         )
         if len(self._plans) > 4096:
@@ -274,7 +309,7 @@ class ModelXApp(XApp):
         """The policy guard for one slice: bounds (narrowed by an A1 SLA), ordering, per-period rate limit."""
         lo, hi, dfloor = limits
         reason = ""
-        sla = st.sla
+        sla = st.policy.sla
         if sla is not None:
             lo = sla[0] if sla[0] > lo else lo
             hi = sla[1] if sla[1] < hi else hi
@@ -298,6 +333,9 @@ class ModelXApp(XApp):
             mn3 = a if mn2 < a else b if mn2 > b else mn2
             a, b = last[1] - step, last[1] + step
             mx3 = a if mx2 < a else b if mx2 > b else mx2
+            # The bounds (manifest and A1) win over the rate limit: a narrowed policy holds at once.
+            mn3 = lo if mn3 < lo else hi if mn3 > hi else mn3
+            mx3 = lo if mx3 < lo else hi if mx3 > hi else mx3
             if mx3 < mn3:
                 mx3 = mn3
             if mn3 != mn2 or mx3 != mx2:
@@ -309,7 +347,24 @@ class ModelXApp(XApp):
 
     def _guard(self, key: str, b: SliceBounds | None, want: tuple[float, float, float]) -> tuple[int, int, int, str]:
         """:meth:`_clamp` for one slice by key (tests and tools)."""
-        return self._clamp(self._slices.setdefault(key, _SliceState()), _limits(b), want)
+        return self._clamp(self._state("", "", key), _limits(b), want)
+
+    def _policy(self, key: str) -> _SlicePolicy:
+        st = self._policies.get(key)
+        if st is None:
+            st = self._policies[key] = _SlicePolicy()
+        return st
+
+    def _state(self, e2_node: str, cell: str, key: str) -> _SliceState:
+        st = self._cells.get((e2_node, cell, key))
+        if st is None:
+            st = self._cells[(e2_node, cell, key)] = _SliceState(self._policy(key))
+        return st
+
+    def quota_in_force(self, e2_node: str, cell: str, slice_key: str) -> tuple[int, int, int] | None:
+        """The (min, max, dedicated) quota last sent for one slice of one cell, None before the first."""
+        st = self._cells.get((e2_node, cell, slice_key))
+        return st.quota if st is not None else None
 
     def _fit_capacity(self, plan: _Plan, quotas: list[tuple[int, int, int]], reasons: list[str]) -> None:
         """Keep the minimum ratios of one cell's slices within 100 % (the node refuses more).
@@ -325,7 +380,7 @@ class ModelXApp(XApp):
         lows = {}
         for i in adjustable:
             lo, hi, _ = plan.limits[i]
-            sla = plan.states[i].sla
+            sla = plan.states[i].policy.sla
             if sla is not None:
                 lo = max(lo, min(sla[0], hi))
             lows[i] = min(lo, quotas[i][0])
@@ -355,6 +410,7 @@ class ModelXApp(XApp):
             self._withhold("no-slice-measurements")
             return None
         values = self._values(plan, msg.meas_data[-1].records)
+        self._last_values[(ind.e2_node, ind.cell)] = (plan, values)
         t1 = perf()
         stage["extract"] = t1 - t0
         store = self.store
@@ -428,11 +484,10 @@ class ModelXApp(XApp):
             if ind.received_ns and ind.received_ns <= t6:
                 loop_ns = t6 - ind.received_ns
                 self.loop_latency_ns.append(loop_ns)
-            for i, key in enumerate(plan.keys):
+            for i in range(n):
                 st = states[i]
                 if st.quota != quotas[i] and not reasons[i].startswith("held"):
                     st.quota = quotas[i]
-                    self._export_quota(key, quotas[i])
         else:
             t6 = perf()
             for i, r in enumerate(reasons):
@@ -442,6 +497,8 @@ class ModelXApp(XApp):
         self._count_models(result, n)
         if ind.received_ns and ind.received_ns <= t0:
             stage["decode"] = t0 - ind.received_ns  # queue wait + E2AP/KPM decode, same monotonic clock
+            if stage["decode"] > self._late_ns:  # waited longer than a reporting period
+                self.ctx.metrics.indications_late.inc()
         if self.lineage is not None:
             self._record(ind, plan, x, result, quotas, reasons, sent, stage)
             stage["lineage"] = perf() - t6
@@ -449,6 +506,8 @@ class ModelXApp(XApp):
         observe = self.ctx.metrics.stages.observe_ns
         for s, ns in stage.items():
             observe(s, ns)
+        if loop_ns is not None:
+            observe("decision", loop_ns)
         decision = Decision(ind.e2_node, ind.cell, tuple(plan.keys), tuple(quotas), sent, tuple(reasons), stage, cpid)
         self.last_decision = decision
         return decision
@@ -456,17 +515,24 @@ class ModelXApp(XApp):
     def _withhold(self, why: str) -> None:
         self.withheld[why] = self.withheld.get(why, 0) + 1
         if self._ctx is not None:
-            self.ctx.metrics.withheld.labels(why).inc()
+            c = self._counters.get(why)
+            if c is None:
+                c = self._counters[why] = self.ctx.metrics.withheld.labels(why)
+            c.inc()
 
-    def _export_quota(self, key: str, q: tuple[int, int, int]) -> None:
-        """Update the slice's quota gauges (called only when its quota changed)."""
-        gauges = self._quota_gauges.get(key)
-        if gauges is None:
-            g = self.ctx.metrics.quota
-            gauges = self._quota_gauges[key] = (g.labels(key, "min"), g.labels(key, "max"), g.labels(key, "dedicated"))
-        gauges[0].set(q[0])
-        gauges[1].set(q[1])
-        gauges[2].set(q[2])
+    def _slice_gauges(self) -> Iterator[tuple[str, list[str], float]]:
+        """The per-slice gauges, read at scrape time: the quota in force and the last KPIs of every cell."""
+        for (node, cell, key), st in list(self._cells.items()):
+            if st.quota is not None:
+                for bound, q in zip(("min", "max", "dedicated"), st.quota, strict=True):
+                    yield "ricsdk_slice_quota_ratio", [node, cell, key, bound], float(q)
+        names = self.store.measurements
+        for (node, cell), (plan, values) in list(self._last_values.items()):
+            for i, key in enumerate(plan.keys):
+                for j, name in enumerate(names):
+                    v = float(values[i, j])
+                    if v == v:  # NaN: not reported in the last indication
+                        yield "ricsdk_slice_kpi", [node, cell, key, name], v
 
     def _count_models(self, result: InferenceResult, n: int) -> None:
         m = self.ctx.metrics
@@ -474,8 +540,12 @@ class ModelXApp(XApp):
             rows = n if slot is not Slot.CANARY else int((result.source == 2).sum())
             if slot is Slot.ACTIVE and Slot.CANARY in result.models:
                 rows = int((result.source == 1).sum())
-            m.decisions.labels(version.name, version.version, slot.value).inc(rows)
-            m.inference_cpu.labels(version.name, version.version, slot.value).inc(result.cpu_ns.get(slot, 0) / 1e9)
+            pair = self._counters.get((version, slot))
+            if pair is None:
+                labels = (version.name, version.version, slot.value)
+                pair = self._counters[(version, slot)] = (m.decisions.labels(*labels), m.inference_cpu.labels(*labels))
+            pair[0].inc(rows)
+            pair[1].inc(result.cpu_ns.get(slot, 0) / 1e9)
         for slot in result.errors:
             v = result.models.get(slot)
             m.inference_failures.labels(v.name if v else "?").inc()
@@ -523,7 +593,7 @@ class ModelXApp(XApp):
                 output=outputs[i],
                 action=RcAction(q[0], q[1], q[2], sent and not held, reasons[i]),
                 features=rows[i] if rows is not None else None,
-                policy_ids=self._slices[key].policy_ids,
+                policy_ids=plan.states[i].policy.policy_ids,
                 stage_ns=stage,
                 cpu_ns=cpu_share,
             )
@@ -545,7 +615,7 @@ class ModelXApp(XApp):
                     output=sh_out[i],
                     action=RcAction(mn, mx, ded, False, "shadow" if ok else "shadow:failed"),
                     features=rows[i] if rows is not None else None,
-                    policy_ids=self._slices[key].policy_ids,
+                    policy_ids=plan.states[i].policy.policy_ids,
                     stage_ns=stage,
                     cpu_ns=result.cpu_ns.get(Slot.SHADOW, 0) // (n or 1),
                 )

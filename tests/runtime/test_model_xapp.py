@@ -17,6 +17,7 @@ from ricsdk.lineage.spool import FsyncPolicy
 from ricsdk.models.host import Slot
 from ricsdk.models.loaded import LoadedModel
 from ricsdk.runtime.manifest import Manifest, load_manifest, parse_manifest
+from ricsdk.runtime.metrics import RuntimeMetrics
 from ricsdk.runtime.model_xapp import _limits, _SliceState
 from ricsdk.runtime.runner import XAppRunner
 from ricsdk.testing.e2node import E2NodeEmulator
@@ -45,7 +46,7 @@ def test_shipped_manifest_matches_the_trained_artifact() -> None:
 
 
 async def _run_flagship(
-    transport_pair: tuple[object, object], spool_dir: Path, periods: int
+    transport_pair: tuple[object, object], spool_dir: Path, periods: int, metrics: RuntimeMetrics | None = None
 ) -> tuple[SlicePrbAllocator, E2NodeEmulator, DemandSource]:
     xapp_t, node_t = transport_pair
     m = _manifest()
@@ -63,7 +64,7 @@ async def _run_flagship(
         on_quota=source.on_quota,
     )
     await node.start(realtime=True)
-    async with XAppRunner(app, xapp_t):  # type: ignore[arg-type]
+    async with XAppRunner(app, xapp_t, metrics=metrics):  # type: ignore[arg-type]
         for _ in range(500):
             if app.decisions >= periods:
                 break
@@ -97,8 +98,21 @@ async def test_flagship_closes_the_loop_over_the_memory_transport(tmp_path: Path
     for mtype in (12010, 12020, 12040):
         hub.add_route(mtype, MEID_ROUTE)
     hub.add_route(12050, "xapp")
-    app, node, _ = await _run_flagship((xapp_t, node_t), tmp_path / "lineage", 30)
+    metrics = RuntimeMetrics()
+    app, node, _ = await _run_flagship((xapp_t, node_t), tmp_path / "lineage", 30, metrics)
     _check_loop(app, node, tmp_path / "lineage", 30)
+    # The per-slice gauges, read from the app at scrape time: the quota in force and the last KPIs of the cell.
+    assert app.last_decision is not None
+    cell = app.last_decision.cell
+    reg = metrics.registry
+    for key, q in node.quotas.items():
+        labels = {"e2_node": NODE, "cell": cell, "slice": key}
+        assert reg.get_sample_value("ricsdk_slice_quota_ratio", {**labels, "bound": "min"}) == q.min_ratio
+        assert reg.get_sample_value("ricsdk_slice_quota_ratio", {**labels, "bound": "max"}) == q.max_ratio
+        for name in app.manifest.measurements:
+            assert reg.get_sample_value("ricsdk_slice_kpi", {**labels, "measurement": name}) is not None
+    decision = reg.get_sample_value("ricsdk_stage_seconds_count", {"stage": "decision"})
+    assert decision is not None and decision >= 30 - app.manifest.window
 
 
 async def test_flagship_closes_the_loop_over_native_rmr(rmr_pair: RmrPair, tmp_path: Path) -> None:
@@ -118,10 +132,28 @@ def test_guard_clamps_to_bounds_and_rate_limits() -> None:
     app = _app()
     b = app._bounds["2-000001"]  # urllc-factory: min 10, max 50, dedicated 5
     assert app._guard("2-000001", b, (1.0, 90.0, 0.0))[:3] == (10, 50, 5)
-    app._slices["2-000001"] = _SliceState(quota=(10, 20, 5))
+    app._state("", "", "2-000001").quota = (10, 20, 5)
     mn, mx, ded, why = app._guard("2-000001", b, (40.0, 50.0, 0.0))
     assert (mn, mx, why) == (20, 30, "rate-limited")  # max_change_per_period is 10
     assert ded == 5
+
+
+def test_rate_limit_and_quota_state_are_per_cell() -> None:
+    """Two cells carrying the same slice each rate-limit against their own quota in force."""
+    app = _app()
+    key = "2-000001"
+    lim = _limits(app._bounds[key])
+    app._state("gnb-a", "c1", key).quota = (10, 20, 5)
+    app._state("gnb-b", "c1", key).quota = (40, 50, 5)
+    a = app._clamp(app._state("gnb-a", "c1", key), lim, (45.0, 50.0, 0.0))
+    b = app._clamp(app._state("gnb-b", "c1", key), lim, (45.0, 50.0, 0.0))
+    assert a[:2] == (20, 30) and a[3] == "rate-limited"
+    assert b[:2] == (45, 50) and b[3] == ""
+    assert app.quota_in_force("gnb-a", "c1", key) == (10, 20, 5)
+    assert app.quota_in_force("gnb-c", "c1", key) is None
+    # An A1 policy is about the slice, so it reaches every cell.
+    app.apply_sla(key, 30, 35, "p")
+    assert app._clamp(app._state("gnb-b", "c1", key), lim, (45.0, 50.0, 0.0))[:2] == (35, 35)
 
 
 def test_a1_sla_narrows_the_bounds_until_the_policy_goes() -> None:
@@ -145,7 +177,7 @@ def test_capacity_keeps_the_sum_of_minimums_within_100() -> None:
         limits: list[tuple[int, int, int]]
         states: list[_SliceState]
 
-    plan = P(plan_keys, [_limits(app._bounds[k]) for k in plan_keys], [_SliceState() for _ in plan_keys])
+    plan = P(plan_keys, [_limits(app._bounds[k]) for k in plan_keys], [app._state("n", "c", k) for k in plan_keys])
     app._fit_capacity(plan, quotas, reasons)  # type: ignore[arg-type]
     assert sum(q[0] for q in quotas) <= 100
     assert all(q[0] >= app._bounds[k].min_ratio for q, k in zip(quotas, plan_keys, strict=True))
@@ -199,8 +231,7 @@ async def test_inference_failure_holds_the_last_quota(tmp_path: Path) -> None:
         hub.add_route(mtype, MEID_ROUTE)
     hub.add_route(12050, "xapp")
     app, _node, source = await _run_flagship((xapp_t, node_t), tmp_path / "l1", 15)
-    before = dict(app._slices)
-    quotas_before = {k: s.quota for k, s in before.items()}
+    quotas_before = {k: s.quota for k, s in app._cells.items()}
     failing = LoadedModel(app.manifest.model, _FailingSession())
     # More periods with a model whose every call fails: every slice keeps its quota, nothing is sent.
     hub2 = MemoryHub()
@@ -219,7 +250,7 @@ async def test_inference_failure_holds_the_last_quota(tmp_path: Path) -> None:
             await asyncio.sleep(0.02)
     await node2.aclose()
     assert app.withheld.get("inference-failed", 0) >= 5 * len(app.manifest.slices)
-    assert {k: s.quota for k, s in app._slices.items()} == quotas_before
+    assert {k: s.quota for k, s in app._cells.items()} == quotas_before
     assert node2.stats.controls_acked == 0
     assert np.isfinite(list(app.loop_latency_ns)).all()
 
@@ -233,7 +264,7 @@ async def test_a1_slice_sla_policy_from_the_mediator_narrows_bounds(tmp_path: Pa
     app.on_slice_sla(PolicyEvent("CREATE", 20008, "p1", payload))
     b = app._bounds["1-000001"]
     assert app._guard("1-000001", b, (5.0, 90.0, 0.0))[:2] == (30, 40)
-    assert app._slices["1-000001"].policy_ids == ("p1",)
+    assert app._policies["1-000001"].policy_ids == ("p1",)
     app.on_slice_sla(PolicyEvent("DELETE", 20008, "p1", {}))
     assert app._guard("1-000001", b, (5.0, 90.0, 0.0))[:2] == (5, 80)
     with pytest.raises(A1PayloadError):
