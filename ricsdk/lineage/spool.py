@@ -245,6 +245,30 @@ def iter_frames(data: bytes, start: int, end: int) -> Iterator[tuple[int, bytes]
         offset = stop
 
 
+@dataclass(slots=True)
+class SyncJob:
+    """The descriptors (duplicates, closed by :meth:`Spool.sync_end`) one sync point forces to the device."""
+
+    path: Path
+    logs: list[tuple[Stream, list[int], bool]]
+
+
+def run_sync_job(job: SyncJob) -> OSError | None:
+    """The device wait of a sync point: system calls only, so it can run in a thread without contending for the
+    GIL with the event loop. Returns the first error instead of raising it."""
+    try:
+        dir_dirty = False
+        for _, fds, dirty in job.logs:
+            for fd in fds:
+                _fdatasync(fd)
+            dir_dirty = dir_dirty or dirty
+        if dir_dirty:
+            _fsync_dir(job.path)
+    except OSError as exc:
+        return exc
+    return None
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -551,10 +575,28 @@ class Spool:
         policy. Returns the bytes written. Raises :class:`LineageError` when the write fails (nothing of the
         batch is kept then, so it can be retried); a failed fsync is counted and logged instead, since the
         batch is written and the next sync point retries it."""
+        written = self.write_batch(items)
+        if written:
+            self.after_write()
+        return written
+
+    def write_batch(self, items: Sequence[tuple[str, int, bytes, bytes]]) -> int:
+        """The write half of :meth:`append_batch`: frames to the main log (the page cache), no sync point."""
         self._require_open()
         if not items:
             return 0
-        written = self._logs[Stream.MAIN].append(items)
+        return self._logs[Stream.MAIN].append(items)
+
+    def sync_due(self) -> bool:
+        """Whether :meth:`after_write` would run a sync point now (per batch: always; interval: when due)."""
+        policy = self.config.fsync
+        if policy is FsyncPolicy.PER_BATCH:
+            return True
+        return policy is FsyncPolicy.INTERVAL and self._monotonic() - self._last_sync >= self.config.fsync_interval_s
+
+    def after_write(self) -> None:
+        """The sync half of :meth:`append_batch`: apply the fsync policy to what was written. A failed fsync
+        is counted and logged (the segments stay dirty, so the next sync point tries again)."""
         policy = self.config.fsync
         try:
             if policy is FsyncPolicy.PER_BATCH:
@@ -562,13 +604,13 @@ class Spool:
             elif policy is FsyncPolicy.INTERVAL:
                 self.maybe_sync()
         except LineageError as exc:
-            # The batch is written (appending it again would fork the chain); only its durability is in doubt.
-            # The segments stay marked dirty, so the next sync point tries again.
-            self._count(write_errors=1)
-            log.error(
-                "lineage sync point failed; batch written but not yet durable", path=str(self.path), error=str(exc)
-            )
-        return written
+            self.sync_failed(exc)
+
+    def sync_failed(self, exc: LineageError) -> None:
+        """Count and log a failed sync point. The batch is written (appending it again would fork the chain);
+        only its durability is in doubt, and the next sync point tries again."""
+        self._count(write_errors=1)
+        log.error("lineage sync point failed; batch written but not yet durable", path=str(self.path), error=str(exc))
 
     def append_overflow(self, item: tuple[str, int, bytes, bytes]) -> int:
         """Append one encoded record to the overflow log without syncing (the next sync point covers it)."""
@@ -586,23 +628,27 @@ class Spool:
 
     def sync(self) -> None:
         """A sync point: fdatasync every segment written since the last one, and the directory if it changed."""
+        job = self.sync_begin()
+        self.sync_end(job, run_sync_job(job))
+
+    def sync_begin(self) -> SyncJob:
+        """First part of a sync point (on the writer's thread): take the descriptors to sync from every log."""
         self._require_open()
         self._last_sync = self._monotonic()
-        for lg in self._logs.values():
-            fds, dir_dirty = lg.take_unsynced()
-            try:
-                for fd in fds:
-                    _fdatasync(fd)
-                if dir_dirty:
-                    _fsync_dir(self.path)
-            except OSError as exc:
-                lg.restore_unsynced(dir_dirty)
-                raise LineageError(f"fsync failed in spool {self.path}: {exc}") from exc
-            finally:
-                for fd in fds:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._count(fsyncs=len(fds) + (1 if dir_dirty else 0))
+        return SyncJob(self.path, [(stream, *lg.take_unsynced()) for stream, lg in self._logs.items()])
+
+    def sync_end(self, job: SyncJob, error: OSError | None) -> None:
+        """Last part of a sync point (on the writer's thread), after :func:`run_sync_job`: close the duplicated
+        descriptors, count the fsyncs; when one failed, mark the logs dirty again and raise :class:`LineageError`."""
+        for _, fds, _ in job.logs:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if error is not None:
+            for stream, _, dir_dirty in job.logs:
+                self._logs[stream].restore_unsynced(dir_dirty)
+            raise LineageError(f"fsync failed in spool {self.path}: {error}") from error
+        self._count(fsyncs=sum(len(fds) + (1 if dir_dirty else 0) for _, fds, dir_dirty in job.logs))
 
     # chain state -----------------------------------------------------------------------------------------
 

@@ -186,6 +186,44 @@ async def test_writer_task_writes_batches_and_aclose_drains(tmp_path: Path, cloc
     assert report.instances["xapp-1"].last_sequence == 149
 
 
+async def test_writer_sync_points_run_on_the_sync_thread_and_survive_a_failed_fsync(
+    tmp_path: Path, clock: StepClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under per_batch the writer syncs after each batch in its sync thread; a failed fsync is counted and
+    logged, the batch is not written twice, and the next sync point makes it durable."""
+    import threading
+
+    import ricsdk.lineage.spool as spool_module
+
+    path = tmp_path / "spool"
+    recorder = make_recorder(path, clock, fsync=FsyncPolicy.PER_BATCH, batch_size=8)
+    threads: list[str] = []
+    real = spool_module._fdatasync
+
+    def broken(fd: int) -> None:
+        threads.append(threading.current_thread().name)
+        raise OSError(5, "EIO")
+
+    monkeypatch.setattr(spool_module, "_fdatasync", broken)
+    await recorder.start()
+    with capture_logs() as logs:
+        for i in range(5):
+            record_one(recorder, i)
+        for _ in range(500):
+            if recorder.stats.write_errors:
+                break
+            await asyncio.sleep(0.002)
+    assert recorder.stats.write_errors == 1
+    assert threads and threads[0] == "lineage-sync-xapp-1"
+    assert any("sync point failed" in e["event"] for e in logs)
+    monkeypatch.setattr(spool_module, "_fdatasync", real)
+    for i in range(5, 10):
+        record_one(recorder, i)
+    await recorder.aclose()
+    assert recorder.stats.records == 10 and recorder.stats.fsyncs >= 1
+    assert verify_spool_strict(path).instances["xapp-1"].last_sequence == 9
+
+
 async def test_writer_overflows_while_busy_and_loses_nothing(tmp_path: Path, clock: StepClock) -> None:
     path = tmp_path / "spool"
     recorder = make_recorder(path, clock, queue_limit=16, batch_size=8)
