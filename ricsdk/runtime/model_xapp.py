@@ -49,7 +49,7 @@ from ricsdk.lineage.record import ModelRef, RcAction
 from ricsdk.lineage.record import Slot as LineageSlot
 from ricsdk.lineage.recorder import LineageRecorder
 from ricsdk.lineage.reporter import LineageReporter
-from ricsdk.models.host import InferenceResult, ModelHost, RowStatus, Slot
+from ricsdk.models.host import InferenceResult, ModelHost, RowSource, RowStatus, Slot
 from ricsdk.models.loaded import LoadedModel, load_model
 from ricsdk.models.spec import ModelSpec, ModelVersion
 from ricsdk.runtime.events import Indication, PolicyEvent
@@ -146,6 +146,7 @@ class ModelXApp(XApp):
         self._late_ns = manifest.subscription.period_ms * 1_000_000
         self._counters: dict[Any, Any] = {}  # prometheus children by label values, resolved once
         self._gauge_registry: Any = None
+        self._actions: dict[tuple[tuple[int, int, int], bool, str], RcAction] = {}
         self._bounds = {b.snssai.key: b for b in manifest.slices}
         self._meas_col = {m: i for i, m in enumerate(self.store.measurements)}
         self._mapping = manifest.control.mapping
@@ -550,6 +551,16 @@ class ModelXApp(XApp):
             v = result.models.get(slot)
             m.inference_failures.labels(v.name if v else "?").inc()
 
+    def _action(self, q: tuple[int, int, int], sent: bool, reason: str) -> RcAction:
+        """The (immutable) lineage action for a quota, shared between decisions that repeat it."""
+        key = (q, sent, reason)
+        a = self._actions.get(key)
+        if a is None:
+            if len(self._actions) > 4096:
+                self._actions.clear()
+            a = self._actions[key] = RcAction(q[0], q[1], q[2], sent, reason)
+        return a
+
     def _ref(self, version: ModelVersion, slot: Slot) -> ModelRef:
         r = self._refs.get((version, slot))
         if r is None:
@@ -577,11 +588,15 @@ class ModelXApp(XApp):
         cpu_total = sum(result.cpu_ns.values())
         n = len(plan.keys)
         cpu_share = cpu_total // n if n else 0
-        no_model = ModelRef("none", "0", "0" * 64, LineageSlot.ACTIVE)
+        # The model reference of each row, by its source (none / active / canary), resolved once per decision.
+        by_source: list[ModelRef] = [_NO_MODEL, _NO_MODEL, _NO_MODEL]
+        for src, slot in ((int(RowSource.ACTIVE), Slot.ACTIVE), (int(RowSource.CANARY), Slot.CANARY)):
+            v = result.models.get(slot)
+            if v is not None:
+                by_source[src] = self._ref(v, slot)
+        sources = result.source.tolist()
         for i, key in enumerate(plan.keys):
-            v = result.model_of(i)
-            slot = result.slot_of(i)
-            ref = self._ref(v, slot) if v is not None and slot is not None else no_model
+            ref = by_source[sources[i]]
             q = quotas[i]
             held = reasons[i].startswith("held")
             rec.record(
@@ -591,7 +606,7 @@ class ModelXApp(XApp):
                 slice_id=key,
                 model=ref,
                 output=outputs[i],
-                action=RcAction(q[0], q[1], q[2], sent and not held, reasons[i]),
+                action=self._action(q, sent and not held, reasons[i]),
                 features=rows[i] if rows is not None else None,
                 policy_ids=plan.states[i].policy.policy_ids,
                 stage_ns=stage,
@@ -622,6 +637,7 @@ class ModelXApp(XApp):
 
 
 _OK = int(RowStatus.OK)
+_NO_MODEL = ModelRef("none", "0", "0" * 64, LineageSlot.ACTIVE)
 
 
 def _limits(b: SliceBounds | None) -> tuple[int, int, int]:
