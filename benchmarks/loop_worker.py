@@ -108,4 +108,13 @@ if __name__ == "__main__":
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
     )
-    asyncio.run(main(ap.parse_args()))
+    args = ap.parse_args()
+    profile = __import__("os").environ.get("RICSDK_BENCH_PROFILE")  # a path prefix: cProfile stats per kind
+    if profile:
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            asyncio.run(main(args))
+        prof.dump_stats(f"{profile}.{args.kind}")
+    else:
+        asyncio.run(main(args))

@@ -18,6 +18,7 @@ logged; the loop goes on in every case. Messages are handled one at a time in ar
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -71,6 +72,7 @@ class Dispatcher:
         self._outcome_counters: dict[tuple[str, str], Any] = {}
         h = type(app).handlers
         self._ind_all = self._bind(h.get((HandlerKind.INDICATION, None)))
+        self._ind_many = self._bind(h.get((HandlerKind.INDICATIONS, None)))
         self._ind_by_sub = {
             key: self._bind(spec)
             for (kind, key), spec in h.items()
@@ -156,12 +158,66 @@ class Dispatcher:
             return
         fn = self._ind_by_sub.get(ind.subscription) or self._ind_all
         if fn is None:
+            if self._ind_many is not None:
+                await self._indications([ind])
+                return
             self.metrics.messages_unhandled.labels(str(msg.mtype)).inc()
             return
         try:
             await self._call(fn, ind)
         except Exception:
             return
+
+    async def handle_many(self, msgs: list[Message]) -> None:
+        """Handle messages received together, in order, with their indications batched.
+
+        Decoded indications collect into one batch for the ``@on_indications`` handler (when the xApp has one);
+        control answers are handled as they come (they do not bear on decisions); any other message first
+        hands the batch collected so far to the xApp, so an A1 policy or a subscription answer takes effect
+        between the indications it arrived between.
+        """
+        if self._ind_many is None:
+            for msg in msgs:
+                await self.handle(msg)
+            return
+        batch: list[Indication] = []
+        for msg in msgs:
+            mtype = msg.mtype
+            if mtype == RIC_INDICATION:
+                ind = self.decode_indication(msg)
+                if ind is not None:
+                    batch.append(ind)
+            elif mtype in (RIC_CONTROL_ACK, RIC_CONTROL_FAILURE):
+                await self._control_answer(msg)
+            else:
+                if batch:
+                    await self._indications(batch)
+                    batch = []
+                await self.handle(msg)
+        if batch:
+            await self._indications(batch)
+
+    async def _indications(self, inds: list[Indication]) -> None:
+        """A batch of decoded indications: those of subscriptions with their own handler go there one by one;
+        the rest go to the batch handler together (a lone one to the catch-all handler when there is one)."""
+        assert self._ind_many is not None
+        rest = inds
+        if self._ind_by_sub:
+            rest = []
+            for ind in inds:
+                fn = self._ind_by_sub.get(ind.subscription)
+                if fn is None:
+                    rest.append(ind)
+                    continue
+                with contextlib.suppress(Exception):
+                    await self._call(fn, ind)
+        if not rest:
+            return
+        with contextlib.suppress(Exception):  # counted and logged by _call
+            if len(rest) == 1 and self._ind_all is not None:
+                await self._call(self._ind_all, rest[0])
+            else:
+                await self._call(self._ind_many, rest)
 
     async def _control_answer(self, msg: Message) -> None:
         try:

@@ -1,4 +1,5 @@
-"""Decorated handlers: ``@on_indication``, ``@on_policy``, ``@on_control_outcome``, ``@on_message``.
+"""Decorated handlers: ``@on_indication``, ``@on_indications``, ``@on_policy``, ``@on_control_outcome``,
+``@on_message``.
 
 Decorators only tag the function; :class:`~ricsdk.runtime.xapp.XApp` collects the tags when a subclass is
 created and validates them there (a handler takes ``self`` and one event; policy handlers name an integer
@@ -21,6 +22,7 @@ __all__ = [
     "collect_handlers",
     "on_control_outcome",
     "on_indication",
+    "on_indications",
     "on_message",
     "on_policy",
 ]
@@ -31,6 +33,7 @@ _ATTR: Final = "__ricsdk_handler__"
 
 class HandlerKind(enum.Enum):
     INDICATION = "indication"
+    INDICATIONS = "indications"
     POLICY = "policy"
     CONTROL_OUTCOME = "control_outcome"
     MESSAGE = "message"
@@ -59,6 +62,14 @@ def on_indication(subscription: str | None = None) -> Callable[[F], F]:
     if subscription is not None and not isinstance(subscription, str):
         raise TypeError("@on_indication takes a subscription name (str) or nothing")
     return _tag(HandlerKind.INDICATION, subscription)
+
+
+def on_indications() -> Callable[[F], F]:
+    """Handle KPM indications in batches: the handler gets a list of the indications the transport had already
+    received together (a period's reports of many cells, a backlog, a replay run as fast as possible), in arrival
+    order. Indications of a subscription with its own ``@on_indication`` handler go there instead; with a
+    catch-all ``@on_indication`` handler too, a lone indication goes to that one."""
+    return _tag(HandlerKind.INDICATIONS, None)
 
 
 def on_policy(policy_type_id: int) -> Callable[[F], F]:

@@ -53,7 +53,7 @@ from ricsdk.models.host import InferenceResult, ModelHost, RowSource, RowStatus,
 from ricsdk.models.loaded import LoadedModel, load_model
 from ricsdk.models.spec import ModelSpec, ModelVersion
 from ricsdk.runtime.events import Indication, PolicyEvent
-from ricsdk.runtime.handlers import on_indication, on_policy
+from ricsdk.runtime.handlers import on_indication, on_indications, on_policy
 from ricsdk.runtime.manifest import Manifest, SliceBounds
 from ricsdk.runtime.metrics import GaugeCollector
 from ricsdk.runtime.subscriptions import KpmSubscriptionSpec
@@ -251,6 +251,10 @@ class ModelXApp(XApp):
     async def on_kpm(self, ind: Indication) -> None:
         await self.decide(ind)
 
+    @on_indications()
+    async def on_kpm_many(self, inds: list[Indication]) -> None:
+        await self.decide_many(inds)
+
     def _plan(self, ind: Indication, info: tuple[MeasInfoItem, ...]) -> _Plan:
         key = (ind.e2_node, ind.cell, id(info))
         plan = self._plans.get(key)
@@ -398,36 +402,87 @@ class ModelXApp(XApp):
                 reasons[i] = "capacity"
 
     async def decide(self, ind: Indication) -> Decision | None:
+        """Decide on one indication (see :meth:`decide_many`)."""
+        return (await self.decide_many((ind,)))[0]
+
+    async def decide_many(self, inds: Sequence[Indication]) -> list[Decision | None]:
+        """Decide on indications received together: one feature update and one inference call for all their
+        slices, then per indication the guard, one control and its lineage, in arrival order.
+
+        Two indications of the same cell are never in one feature update (the second one's window must see the
+        first); they split the batch. In a batch, the shared stages (extract, features, infer) are recorded as
+        the batch's time divided by its indications.
+        """
+        out: list[Decision | None] = [None] * len(inds)
+        group: list[tuple[int, Indication]] = []
+        cells: set[tuple[str, str]] = set()
+        for idx, ind in enumerate(inds):
+            cell = (ind.e2_node, ind.cell)
+            if cell in cells:
+                await self._decide_group(group, out)
+                group, cells = [], set()
+            group.append((idx, ind))
+            cells.add(cell)
+        if group:
+            await self._decide_group(group, out)
+        return out
+
+    async def _decide_group(self, items: list[tuple[int, Indication]], out: list[Decision | None]) -> None:
         perf = self._perf
         t0 = perf()
-        stage: dict[str, int] = {}
-        msg = ind.message
-        if not isinstance(msg, IndicationMessageF1) or not msg.meas_info:
-            self._withhold("no-format-1-measurements")
-            return None
-        plan = self._plan(ind, msg.meas_info)
-        n = len(plan.keys)
-        if n == 0:
-            self._withhold("no-slice-measurements")
-            return None
-        values = self._values(plan, msg.meas_data[-1].records)
-        self._last_values[(ind.e2_node, ind.cell)] = (plan, values)
+        preps: list[tuple[int, Indication, _Plan, NDArray[np.float64]]] = []
+        for idx, ind in items:
+            msg = ind.message
+            if not isinstance(msg, IndicationMessageF1) or not msg.meas_info:
+                self._withhold("no-format-1-measurements")
+                continue
+            plan = self._plan(ind, msg.meas_info)
+            if not plan.keys:
+                self._withhold("no-slice-measurements")
+                continue
+            values = self._values(plan, msg.meas_data[-1].records)
+            self._last_values[(ind.e2_node, ind.cell)] = (plan, values)
+            preps.append((idx, ind, plan, values))
+        if not preps:
+            return
+        if len(preps) == 1:
+            plan, values = preps[0][2], preps[0][3]
+            rows, keys = plan.rows, plan.keys
+        else:
+            rows = np.concatenate([p[2].rows for p in preps])
+            keys = [k for p in preps for k in p[2].keys]
+            values = np.concatenate([p[3] for p in preps])
         t1 = perf()
-        stage["extract"] = t1 - t0
         store = self.store
-        store.update(plan.rows, values)
-        x = store.matrix(plan.rows)
-        ready = store.ready(plan.rows)
+        store.update(rows, values)
+        x = store.matrix(rows)
+        ready = store.ready(rows)
         incomplete = incomplete_rows(x)
         t2 = perf()
-        stage["features"] = t2 - t1
-        result = self.host.infer(plan.rows, plan.keys, x)
+        result = self.host.infer(rows, keys, x)
         t3 = perf()
-        stage["infer"] = t3 - t2
-        outputs = result.outputs.tolist()
-        status = result.status.tolist()
-        ready_l = ready.tolist()
-        incomplete_l = incomplete.tolist()
+        m = len(preps)
+        shared = {"extract": (t1 - t0) // m, "features": (t2 - t1) // m, "infer": (t3 - t2) // m}
+        rows_out = _Rows(
+            result,
+            result.outputs.tolist(),
+            result.status.tolist(),
+            ready.tolist(),
+            incomplete.tolist(),
+            x.tolist() if self.lineage is not None and self.manifest.record_features else None,
+        )
+        self._count_models(result, len(keys))
+        off = 0
+        for idx, ind, plan, _ in preps:
+            out[idx] = await self._act(ind, plan, rows_out, off, dict(shared), t0)
+            off += len(plan.keys)
+
+    async def _act(self, ind: Indication, plan: _Plan, r: _Rows, off: int, stage: dict[str, int], t0: int) -> Decision:
+        """Guard, control and lineage for one indication whose rows are ``off .. off + len(plan.keys)``."""
+        perf = self._perf
+        t3 = perf()
+        n = len(plan.keys)
+        outputs, status, ready_l, incomplete_l = r.outputs, r.status, r.ready, r.incomplete
         states = plan.states
         limits = plan.limits
         want = self._want
@@ -437,20 +492,21 @@ class ModelXApp(XApp):
         changed = False
         for i in range(n):
             st = states[i]
-            if status[i] != _OK or not ready_l[i] or incomplete_l[i]:
+            j = off + i
+            if status[j] != _OK or not ready_l[j] or incomplete_l[j]:
                 why = (
                     "warming-up"
-                    if not ready_l[i]
+                    if not ready_l[j]
                     else "missing-features"
-                    if incomplete_l[i]
-                    else _STATUS_REASON[status[i]]
+                    if incomplete_l[j]
+                    else _STATUS_REASON[status[j]]
                 )
                 lim = limits[i]
                 quotas.append(st.quota or (lim[0], lim[1], lim[2]))
                 reasons.append("held:" + why)
                 self._withhold(why)
                 continue
-            mn, mx, ded, reason = clamp(st, limits[i], want(outputs[i]))
+            mn, mx, ded, reason = clamp(st, limits[i], want(outputs[j]))
             q = (mn, mx, ded)
             if q != st.quota:
                 changed = True
@@ -491,22 +547,21 @@ class ModelXApp(XApp):
                     st.quota = quotas[i]
         else:
             t6 = perf()
-            for i, r in enumerate(reasons):
-                if not r.startswith("held"):
+            for i, reason in enumerate(reasons):
+                if not reason.startswith("held"):
                     reasons[i] = "unchanged"
                     self._withhold("unchanged")
-        self._count_models(result, n)
         if ind.received_ns and ind.received_ns <= t0:
             stage["decode"] = t0 - ind.received_ns  # queue wait + E2AP/KPM decode, same monotonic clock
             if stage["decode"] > self._late_ns:  # waited longer than a reporting period
                 self.ctx.metrics.indications_late.inc()
         if self.lineage is not None:
-            self._record(ind, plan, x, result, quotas, reasons, sent, stage)
+            self._record(ind, plan, r, off, quotas, reasons, sent, stage)
             stage["lineage"] = perf() - t6
         self.decisions += 1
         observe = self.ctx.metrics.stages.observe_ns
-        for s, ns in stage.items():
-            observe(s, ns)
+        for name, ns in stage.items():
+            observe(name, ns)
         if loop_ns is not None:
             observe("decision", loop_ns)
         decision = Decision(ind.e2_node, ind.cell, tuple(plan.keys), tuple(quotas), sent, tuple(reasons), stage, cpid)
@@ -571,8 +626,8 @@ class ModelXApp(XApp):
         self,
         ind: Indication,
         plan: _Plan,
-        x: NDArray[np.float32],
-        result: InferenceResult,
+        r: _Rows,
+        off: int,
         quotas: list[tuple[int, int, int]],
         reasons: list[str],
         sent: bool,
@@ -580,23 +635,21 @@ class ModelXApp(XApp):
     ) -> None:
         rec = self.lineage
         assert rec is not None
-        keep = self.manifest.record_features
+        result = r.result
         node, cell = ind.e2_node, ind.cell
         ts = self._wall()
-        outputs = result.outputs.tolist()
-        rows = x.tolist() if keep else None
-        cpu_total = sum(result.cpu_ns.values())
-        n = len(plan.keys)
-        cpu_share = cpu_total // n if n else 0
+        outputs, features = r.outputs, r.features
+        total = len(outputs)
+        cpu_share = sum(result.cpu_ns.values()) // total if total else 0
         # The model reference of each row, by its source (none / active / canary), resolved once per decision.
         by_source: list[ModelRef] = [_NO_MODEL, _NO_MODEL, _NO_MODEL]
         for src, slot in ((int(RowSource.ACTIVE), Slot.ACTIVE), (int(RowSource.CANARY), Slot.CANARY)):
             v = result.models.get(slot)
             if v is not None:
                 by_source[src] = self._ref(v, slot)
-        sources = result.source.tolist()
+        sources = r.sources
         for i, key in enumerate(plan.keys):
-            ref = by_source[sources[i]]
+            j = off + i
             q = quotas[i]
             held = reasons[i].startswith("held")
             rec.record(
@@ -604,22 +657,22 @@ class ModelXApp(XApp):
                 e2_node=node,
                 cell=cell,
                 slice_id=key,
-                model=ref,
-                output=outputs[i],
+                model=by_source[sources[j]],
+                output=outputs[j],
                 action=self._action(q, sent and not held, reasons[i]),
-                features=rows[i] if rows is not None else None,
+                features=features[j] if features is not None else None,
                 policy_ids=plan.states[i].policy.policy_ids,
                 stage_ns=stage,
                 cpu_ns=cpu_share,
             )
         if result.shadow_outputs is not None and Slot.SHADOW in result.models:
             ref = self._ref(result.models[Slot.SHADOW], Slot.SHADOW)
-            sh_out = result.shadow_outputs.tolist()
-            sh_status = result.shadow_status.tolist() if result.shadow_status is not None else [-1] * n
+            sh_out, sh_status = r.shadow()
             for i, key in enumerate(plan.keys):
-                ok = sh_status[i] == _OK
+                j = off + i
+                ok = sh_status[j] == _OK
                 mn, mx, ded, _ = (
-                    self._clamp(plan.states[i], plan.limits[i], self._want(sh_out[i])) if ok else (0, 0, 0, "")
+                    self._clamp(plan.states[i], plan.limits[i], self._want(sh_out[j])) if ok else (0, 0, 0, "")
                 )
                 rec.record(
                     decision_id=f"{node}/{cell}/{key}/{ts}/shadow",
@@ -627,13 +680,52 @@ class ModelXApp(XApp):
                     cell=cell,
                     slice_id=key,
                     model=ref,
-                    output=sh_out[i],
+                    output=sh_out[j],
                     action=RcAction(mn, mx, ded, False, "shadow" if ok else "shadow:failed"),
-                    features=rows[i] if rows is not None else None,
+                    features=features[j] if features is not None else None,
                     policy_ids=plan.states[i].policy.policy_ids,
                     stage_ns=stage,
-                    cpu_ns=result.cpu_ns.get(Slot.SHADOW, 0) // (n or 1),
+                    cpu_ns=result.cpu_ns.get(Slot.SHADOW, 0) // (total or 1),
                 )
+
+
+class _Rows:
+    """One inference call's rows as Python lists (converted once for all the indications of a batch)."""
+
+    __slots__ = ("features", "incomplete", "outputs", "ready", "result", "status", "_sources", "_shadow")
+
+    def __init__(
+        self,
+        result: InferenceResult,
+        outputs: list[list[float]],
+        status: list[int],
+        ready: list[bool],
+        incomplete: list[bool],
+        features: list[list[float]] | None,
+    ) -> None:
+        self.result = result
+        self.outputs = outputs
+        self.status = status
+        self.ready = ready
+        self.incomplete = incomplete
+        self.features = features
+        self._sources: list[int] | None = None
+        self._shadow: tuple[list[list[float]], list[int]] | None = None
+
+    @property
+    def sources(self) -> list[int]:
+        if self._sources is None:
+            self._sources = self.result.source.tolist()
+        return self._sources
+
+    def shadow(self) -> tuple[list[list[float]], list[int]]:
+        if self._shadow is None:
+            res = self.result
+            assert res.shadow_outputs is not None
+            out = res.shadow_outputs.tolist()
+            st = res.shadow_status.tolist() if res.shadow_status is not None else [-1] * len(out)
+            self._shadow = (out, st)
+        return self._shadow
 
 
 _OK = int(RowStatus.OK)

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from ricsdk.e2 import e2ap
+from ricsdk.errors import ConfigError
 from ricsdk.runtime.control import ControlTracker
 from ricsdk.runtime.dispatcher import Dispatcher
 from ricsdk.runtime.metrics import RuntimeMetrics, StatsCollector
@@ -52,6 +53,9 @@ class RunnerConfig:
     e2ap_version: e2ap.E2apVersion = e2ap.E2apVersion.V2
     handler_id: str = "ricsdk"
     app_config: Mapping[str, Any] = field(default_factory=dict)
+    #: the most messages taken from the transport at once when several are waiting (their indications go to
+    #: an ``@on_indications`` handler as one batch); 1 turns batching off
+    batch_max: int = 512
 
 
 class XAppRunner:
@@ -68,6 +72,8 @@ class XAppRunner:
         self.app = app
         self.transport = transport
         self.config = config or RunnerConfig()
+        if self.config.batch_max < 1:
+            raise ConfigError(f"batch_max must be at least 1, got {self.config.batch_max}", field="batch_max")
         self.metrics = metrics or RuntimeMetrics()
         self.clock = clock
         self.lifecycle = Lifecycle()
@@ -176,11 +182,26 @@ class XAppRunner:
 
     async def _dispatch_loop(self) -> None:
         handle = self.dispatcher.handle
+        handle_many = self.dispatcher.handle_many
+        more = self.config.batch_max - 1
+        ready: Callable[[int], list[Message]] | None = getattr(self.transport, "receive_ready", None)
+        if more < 1:
+            ready = None
         async for msg in self.transport:
             try:
-                await handle(msg)
+                waiting = ready(more) if ready is not None else None
+                if waiting:
+                    waiting.insert(0, msg)
+                    await handle_many(waiting)
+                else:
+                    await handle(msg)
             except Exception:
-                log.exception("dispatcher error (message dropped)", mtype=msg.mtype, e2_node=msg.meid)
+                log.exception(
+                    "dispatcher error (messages dropped)",
+                    mtype=msg.mtype,
+                    e2_node=msg.meid,
+                    messages=len(waiting) if waiting else 1,
+                )
 
     async def _sweep_loop(self) -> None:
         while True:

@@ -279,6 +279,16 @@ class RecordingTransport:
             self._note(self._in, msg)
             yield msg
 
+    def receive_ready(self, limit: int) -> list[Message]:
+        """The inner transport's already-received messages (recorded like the iterator's), if it offers them."""
+        ready = getattr(self.inner, "receive_ready", None)
+        if ready is None:
+            return []
+        msgs: list[Message] = ready(limit)
+        for msg in msgs:
+            self._note(self._in, msg)
+        return msgs
+
     async def _write_loop(self) -> None:
         while True:
             if not self._queue:

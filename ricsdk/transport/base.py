@@ -8,6 +8,10 @@ the E2 node id as meid).
 A transport is an async iterator of inbound messages plus ``send``, ``reply`` (return to sender) and
 ``aclose``. It is built unconnected; ``start()`` binds and connects, so constructors never touch the network.
 The runtime receives a transport and never knows which one it holds.
+
+Optionally, a transport offers ``receive_ready(limit) -> list[Message]``: messages already received, taken
+without waiting. The runtime uses it to hand a backlog (the indications of every cell of a period, a replay run
+as fast as possible) to the xApp as one batch; every transport in this package has it.
 """
 
 from __future__ import annotations

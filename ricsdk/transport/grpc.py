@@ -793,6 +793,10 @@ class GrpcE2Transport:
         while (msg := await self._inbox.get()) is not None:
             yield msg
 
+    def receive_ready(self, limit: int) -> list[Message]:
+        """Messages already received, up to ``limit``, without waiting (the runtime batches them)."""
+        return self._inbox.take_ready(limit)
+
     async def list_nodes(self) -> tuple[E2NodeInfo, ...]:
         """The E2 nodes the relay serves (raises TransportError when the relay cannot be asked)."""
         self._require_running()

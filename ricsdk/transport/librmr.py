@@ -282,6 +282,18 @@ class LibRmrTransport:
                 return
             yield msg
 
+    def receive_ready(self, limit: int) -> list[Message]:
+        """Messages already received, up to ``limit``, without waiting (the runtime batches them)."""
+        out: list[Message] = []
+        queue = self._queue
+        while len(out) < limit and not queue.empty():
+            msg = queue.get_nowait()
+            if msg is None:  # closed: leave the end mark for the iterator
+                queue.put_nowait(None)
+                break
+            out.append(msg)
+        return out
+
     # -- helpers --------------------------------------------------------------------------------------------
 
     def _require_running(self) -> None:

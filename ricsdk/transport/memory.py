@@ -93,6 +93,17 @@ class Inbox:
             self._ready.clear()
             await self._ready.wait()
 
+    def take_ready(self, limit: int) -> list[Message]:
+        """Up to ``limit`` queued messages, oldest first, without waiting (empty when none is queued)."""
+        items = self._items
+        if not items:
+            return []
+        if len(items) <= limit:
+            out = list(items)
+            items.clear()
+            return out
+        return [items.popleft() for _ in range(limit)]
+
     def close(self) -> None:
         """Refuse further messages; ``get`` still returns what is queued, then ``None``."""
         self._closed = True
@@ -250,6 +261,10 @@ class MemoryTransport:
     async def _iterate(self) -> AsyncIterator[Message]:
         while (msg := await self._inbox.get()) is not None:
             yield msg
+
+    def receive_ready(self, limit: int) -> list[Message]:
+        """Messages already received, up to ``limit``, without waiting (the runtime batches them)."""
+        return self._inbox.take_ready(limit)
 
     async def aclose(self) -> None:
         """Stop sending and receiving; messages already queued are still delivered to the iterator."""

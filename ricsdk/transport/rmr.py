@@ -62,7 +62,6 @@ import os
 import socket
 import sys
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +96,7 @@ from ricsdk.rmr.wire import (
     encode_frame,
 )
 from ricsdk.transport.base import Message, TransportStats
+from ricsdk.transport.memory import Inbox
 
 __all__ = [
     "ConnectionInfo",
@@ -316,8 +316,11 @@ class _Connection:
         if not self.is_open:
             raise TransportError(f"connection to {self.peer} is closed")
         try:
-            self.writer.write(data)
-            await asyncio.wait_for(self.writer.drain(), self.send_timeout)
+            writer = self.writer
+            writer.write(data)
+            # Below the high-water mark drain() returns at once; skip the timeout task it would cost per message.
+            if writer.transport.get_write_buffer_size() > _DRAIN_ABOVE:
+                await asyncio.wait_for(writer.drain(), self.send_timeout)
         except TimeoutError as exc:
             self.close()
             self.writer.transport.abort()
@@ -354,37 +357,9 @@ class _ReplyHandle:
     d2: bytes
 
 
-class _Inbox:
-    """A bounded FIFO: ``put_nowait`` refuses when full; ``get`` returns ``None`` once closed and empty."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._items: deque[Message] = deque()
-        self._ready = asyncio.Event()
-        self._closed = False
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def put_nowait(self, item: Message) -> bool:
-        if self._closed or len(self._items) >= self.maxsize:
-            return False
-        self._items.append(item)
-        self._ready.set()
-        return True
-
-    async def get(self) -> Message | None:
-        while True:
-            if self._items:
-                return self._items.popleft()
-            if self._closed:
-                return None
-            self._ready.clear()
-            await self._ready.wait()
-
-    def close(self) -> None:
-        self._closed = True
-        self._ready.set()
+# Bytes buffered in a connection above which ``write`` waits for the peer to read (asyncio's default high-water
+# mark is 64 KiB; below it ``drain()`` would not wait).
+_DRAIN_ABOVE = 64 * 1024
 
 
 class RmrTransport:
@@ -395,7 +370,7 @@ class RmrTransport:
         self.stats: RmrStats = RmrStats()
         self.state = TransportState.NEW
         self._clock_ns = clock_ns
-        self._inbox = _Inbox(config.inbound_queue_size)
+        self._inbox = Inbox(config.inbound_queue_size)
         self._peers: dict[str, _Peer] = {}
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -948,6 +923,10 @@ class RmrTransport:
             if msg is None:
                 return
             yield msg
+
+    def receive_ready(self, limit: int) -> list[Message]:
+        """Messages already received, up to ``limit``, without waiting (the runtime batches them)."""
+        return self._inbox.take_ready(limit)
 
     def _require_running(self) -> None:
         if self.state is not TransportState.RUNNING:
