@@ -1,0 +1,138 @@
+"""Indications received together are decided as one batch, with the same decisions as one at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+from ricsdk.lineage import LineageRecorder, Spool, SpoolConfig, verify_spool
+from ricsdk.lineage.spool import FsyncPolicy
+from ricsdk.models.host import Slot
+from ricsdk.runtime.manifest import Manifest, load_manifest
+from ricsdk.runtime.runner import RunnerConfig, XAppRunner
+from ricsdk.testing.e2node import E2NodeEmulator
+from ricsdk.trace.recorder import RecordingTransport
+from ricsdk.transport.base import Message
+from ricsdk.transport.memory import MEID_ROUTE, Inbox, MemoryHub
+from xapps.slice_prb_allocator.app import MANIFEST, SlicePrbAllocator
+from xapps.slice_prb_allocator.source import DemandSource
+
+NODES = [f"gnb-{i:03d}" for i in range(1, 5)]
+
+
+def _manifest() -> Manifest:
+    m = load_manifest(MANIFEST)
+    return dataclasses.replace(
+        m,
+        subscription=dataclasses.replace(m.subscription, e2_nodes=tuple(NODES), period_ms=100),
+        control=dataclasses.replace(m.control, send_unchanged=True),
+    )
+
+
+async def _wait(cond: object, what: str) -> None:
+    for _ in range(2000):
+        if cond():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _run(batch_max: int, periods: int, spool_dir: Path | None = None) -> tuple[list[object], int, int]:
+    """Step four E2 nodes in lockstep (each twice in some periods); returns the decisions in order, the
+    model's inference calls and the decisions made."""
+    hub = MemoryHub()
+    xt = hub.endpoint("xapp")
+    for mtype in (12010, 12020, 12040):
+        hub.add_route(mtype, MEID_ROUTE)
+    hub.add_route(12050, "xapp")
+    m = _manifest()
+    keys = [b.snssai.key for b in m.slices]
+    nodes = []
+    for i, name in enumerate(NODES):
+        source = DemandSource(keys, seed=10 + i)
+        node = E2NodeEmulator(
+            name,
+            hub.endpoint(name, meids=[name]),
+            source,
+            slices=[b.snssai for b in m.slices],
+            on_quota=source.on_quota,
+        )
+        await node.start(realtime=False)
+        nodes.append(node)
+    rec = None
+    if spool_dir is not None:
+        rec = LineageRecorder(Spool(spool_dir, SpoolConfig(fsync=FsyncPolicy.NEVER)), instance="batching")
+        rec.open()
+        await rec.start()
+    app = SlicePrbAllocator.from_manifest(manifest=m, lineage=rec)
+    decisions: list[object] = []
+    original = app.decide_many
+
+    async def spy(inds):  # type: ignore[no-untyped-def]
+        out = await original(inds)
+        decisions.extend((d.e2_node, d.quotas, d.reasons) for d in out if d is not None)
+        return out
+
+    app.decide_many = spy  # type: ignore[method-assign]
+    async with XAppRunner(app, xt, config=RunnerConfig(batch_max=batch_max)):
+        await _wait(lambda: all(n.subscriptions for n in nodes), "subscriptions")
+        sent = 0
+        for p in range(periods):
+            for node in nodes:  # no yield in between: the xApp finds them all queued
+                sent += await node.step()
+                if p % 5 == 4:  # the same cell twice in one batch
+                    sent += await node.step()
+            await _wait(lambda s=sent: len(decisions) >= s, f"decisions of period {p}")  # type: ignore[misc]
+        model = app.host.model(Slot.ACTIVE)
+        assert model is not None
+        calls = model.calls
+    for node in nodes:
+        assert node.stats.controls_refused == 0
+        await node.aclose()
+    if rec is not None:
+        await rec.aclose()
+    return decisions, calls, app.decisions
+
+
+async def test_batched_decisions_equal_one_at_a_time(tmp_path: Path) -> None:
+    one, calls_one, n_one = await _run(1, 20)
+    many, calls_many, n_many = await _run(512, 20, tmp_path / "lineage")
+    assert n_one == n_many == len(one) == 4 * 24  # 20 periods, every fifth one twice per node
+    assert many == one
+    assert calls_one == n_one  # one inference call per indication
+    assert calls_many <= n_many // 2  # batched: about one call per period
+    report = verify_spool(tmp_path / "lineage")
+    assert report.ok, report.issues
+    assert report.records == n_many * len(_manifest().slices)
+
+
+def test_inbox_take_ready_returns_what_is_queued_without_waiting() -> None:
+    inbox = Inbox(8)
+    assert inbox.take_ready(4) == []
+    msgs = [Message(12050, bytes([i])) for i in range(5)]
+    for msg in msgs:
+        assert inbox.put_nowait(msg)
+    assert inbox.take_ready(3) == msgs[:3]
+    assert inbox.take_ready(10) == msgs[3:]
+    assert len(inbox) == 0
+
+
+async def test_recording_transport_records_messages_taken_in_a_batch() -> None:
+    from ricsdk.trace.recorder import MemorySink
+
+    hub = MemoryHub()
+    inner, peer = hub.endpoint("xapp"), hub.endpoint("peer")
+    hub.add_route(12050, "xapp")
+    sink = MemorySink()
+    rt = RecordingTransport(inner, sink)
+    await rt.start()
+    await peer.start()
+    for i in range(3):
+        await peer.send(Message(12050, bytes([0x20, i]), meid="gnb-001"))
+    it = aiter(rt)
+    first = await anext(it)
+    rest = rt.receive_ready(10)
+    assert [m.payload for m in [first, *rest]] == [bytes([0x20, i]) for i in range(3)]
+    await rt.aclose()
+    assert [r.payload for r in sink.records] == [bytes([0x20, i]) for i in range(3)]
