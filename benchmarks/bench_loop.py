@@ -45,6 +45,7 @@ from ricsdk.transport.rmr import RmrConfig, RmrTransport  # noqa: E402
 from xapps.slice_prb_allocator.app import SlicePrbAllocator  # noqa: E402
 
 GROUP = "loop"
+BLOCK = 25
 NODE = "gnb-000"
 
 
@@ -94,23 +95,36 @@ async def _inmemory(samples: int, throughput_n: int) -> dict[str, Any]:
         a: list[float] = []
         b: list[float] = []
         stages: dict[str, list[int]] = defaultdict(list)
+        baseline_name = "straightforward Python xApp (pycrate E2AP, asn1tools E2SM, one ORT call per slice)"
+        # Candidate and baseline alternate in blocks: one baseline decision runs milliseconds of pycrate and
+        # asn1tools that evict the candidate's working set, which no deployed xApp shares with them. The
+        # per-sample alternation is measured too (the "_cold" case) so the difference stays visible.
+        for start in range(0, samples, BLOCK):
+            block = range(start, min(start + BLOCK, samples))
+            for i in block:
+                pdu, sid = driver.indication(NODE, period + i)
+                a.append(await _one(driver, dt.send, pdu, sid) / 1000.0)
+                if app.last_decision is not None:
+                    for k, v in app.last_decision.stage_ns.items():
+                        stages[k].append(v)
+            for i in block:
+                pdu, _ = driver.indication(NODE, period + i)
+                b.append(await _one(driver, dt.send, pdu, 2) / 1000.0)
+        period += samples
+        r = case("us", a, baseline_name, b, {"p50_max": 150, "p99_max": 1000})
+        r["stages_p50_us"] = {k: round(statistics.median(v) / 1000.0, 1) for k, v in sorted(stages.items())}
+        r["note"] = f"candidate and baseline alternate in blocks of {BLOCK} samples"
+        out["decision_latency_inmemory_8slices"] = r
+        cold_a: list[float] = []
+        cold_b: list[float] = []
         for i in range(samples):
             pdu, sid = driver.indication(NODE, period + i)
-            a.append(await _one(driver, dt.send, pdu, sid) / 1000.0)
-            if app.last_decision is not None:
-                for k, v in app.last_decision.stage_ns.items():
-                    stages[k].append(v)
-            b.append(await _one(driver, dt.send, pdu, 2) / 1000.0)
+            cold_a.append(await _one(driver, dt.send, pdu, sid) / 1000.0)
+            cold_b.append(await _one(driver, dt.send, pdu, 2) / 1000.0)
         period += samples
-        r = case(
-            "us",
-            a,
-            "straightforward Python xApp (pycrate E2AP, asn1tools E2SM, one ORT call per slice)",
-            b,
-            {"p50_max": 150, "p99_max": 1000},
-        )
-        r["stages_p50_us"] = {k: round(statistics.median(v) / 1000.0, 1) for k, v in sorted(stages.items())}
-        out["decision_latency_inmemory_8slices"] = r
+        cold = case("us", cold_a, baseline_name, cold_b, None)
+        cold["note"] = "candidate and baseline alternate every sample: each decision follows a baseline one"
+        out["decision_latency_inmemory_8slices_cold"] = cold
 
         async def burst(sub_id: int, n: int, start: int) -> float:
             pdus = [driver.indication(NODE, start + j)[0] for j in range(n)]
