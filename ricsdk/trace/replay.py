@@ -35,7 +35,8 @@ nothing (the xApp's control tracker then times them out). Everything else the xA
 responses, ...) is collected in :attr:`ReplayTransport.sent` with the controls.
 
 *Pacing and determinism.* ``pace=None`` delivers as fast as the xApp consumes (the event loop is given a turn
-every ``yield_every`` messages so background tasks run); ``pace=s`` keeps the recorded gaps between records
+every ``yield_every`` messages so background tasks run; the runtime may take what is due next as one batch,
+see :meth:`ReplayTransport.receive_ready`); ``pace=s`` keeps the recorded gaps between records
 divided by ``s`` (1.0 = original timing, 10.0 = ten times faster). Answers are delivered as soon as the xApp's
 request is sent, ahead of the next trace record. The order and content of what is delivered depends only on the
 trace and on what the xApp sends, so the same trace gives the same deliveries, and a deterministic xApp the
@@ -225,6 +226,8 @@ class ReplayTransport:
         self._handle = _ReplyHandle(self)
         self._since_yield = 0
         self._handled_from = 0
+        self._handled_count = 0
+        self._batch_nodes: set[str] = set()
         self._index()
         self._t0 = self.records[self._feed[0]].timestamp_ns if self._feed else 0
 
@@ -313,8 +316,11 @@ class ReplayTransport:
         feed = self._feed
         st = self.stats
         if self._handled_from:
-            self.handle_ns.append(clock() - self._handled_from)
+            elapsed = clock() - self._handled_from
+            n = self._handled_count
+            self.handle_ns.extend([elapsed // n] * n)
             self._handled_from = 0
+        self._batch_nodes.clear()
         while True:
             if self._answers:
                 st.received += 1
@@ -345,11 +351,55 @@ class ReplayTransport:
                 if msg.mtype == RIC_INDICATION:
                     st.indications += 1
                     self._handled_from = now
+                    self._handled_count = 1
+                    self._batch_nodes.add(msg.meid)
                 return msg
             if self._playing:
                 self._done.set()
             self._wake.clear()
             await self._wake.wait()
+
+    def receive_ready(self, limit: int) -> list[Message]:
+        """At ``pace=None``: the messages that would come next, up to ``limit``, so the runtime decides on them
+        as one batch. Answers first, then trace records, stopping before a second indication of a node already
+        in the batch (each control is then still attributed to the period it answers) and at the
+        ``yield_every`` turn. ``handle_ns`` gets the batch's handling time divided among its indications.
+        """
+        if self.config.pace is not None or not self._playing or self._state is not _State.RUNNING:
+            return []
+        out: list[Message] = []
+        st = self.stats
+        feed = self._feed
+        nodes = self._batch_nodes
+        while len(out) < limit:
+            if self._answers:
+                st.received += 1
+                out.append(self._answers.popleft())
+                continue
+            if self._cursor >= len(feed) or self._since_yield >= self.config.yield_every:
+                break
+            i = feed[self._cursor]
+            rec = self.records[i]
+            if rec.mtype == RIC_INDICATION and rec.meid in nodes:
+                break
+            self._cursor += 1
+            now = self._clock()
+            msg = self._prepare(i, now)
+            if msg is None:
+                continue
+            self._since_yield += 1
+            st.received += 1
+            st.delivered += 1
+            if msg.mtype == RIC_INDICATION:
+                st.indications += 1
+                nodes.add(msg.meid)
+                if self._handled_from:
+                    self._handled_count += 1
+                else:
+                    self._handled_from = now
+                    self._handled_count = 1
+            out.append(msg)
+        return out
 
     def _prepare(self, i: int, now: int) -> Message | None:
         """The message of trace record ``i`` as the xApp should see it, or None when it is skipped."""
