@@ -12,6 +12,7 @@ import math
 import statistics
 import sys
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,79 @@ def _slope(v: list[float]) -> float:
     mt, mv = sum(t) / n, sum(v) / n
     den = sum((x - mt) ** 2 for x in t)
     return sum((x - mt) * (y - mv) for x, y in zip(t, v, strict=True)) / den
+
+
+def generic_quota_message(ids: Any, plmn: bytes, entries: Iterable[tuple[Any, Any, int, int, int]]) -> bytes:
+    """An E2SM-RC control message (format 1, the slice PRB quota tree) built as a generic asn1tools value:
+    ``entries`` are (SST, SD or None, min %, max %, dedicated %) with SST/SD as the OCTET STRING values."""
+
+    def el(pid: int, value: Any) -> dict[str, Any]:
+        return {
+            "ranParameter-ID": pid,
+            "ranParameter-valueType": ("ranP-Choice-ElementFalse", {"ranParameter-value": value}),
+        }
+
+    def struct(pid: int, items: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "ranParameter-ID": pid,
+            "ranParameter-valueType": (
+                "ranP-Choice-Structure",
+                {"ranParameter-Structure": {"sequence-of-ranParameters": items}},
+            ),
+        }
+
+    groups = []
+    for sst, sd, mn, mx, ded in entries:
+        snssai = [el(ids.sst, ("valueOctS", sst))] + ([el(ids.sd, ("valueOctS", sd))] if sd else [])
+        member = [el(ids.plmn_identity, ("valueOctS", plmn)), struct(ids.s_nssai, snssai)]
+        policy = [
+            {
+                "ranParameter-ID": ids.rrm_policy_member_list,
+                "ranParameter-valueType": (
+                    "ranP-Choice-List",
+                    {
+                        "ranParameter-List": {
+                            "list-of-ranParameter": [
+                                {"sequence-of-ranParameters": [struct(ids.rrm_policy_member, member)]}
+                            ]
+                        }
+                    },
+                ),
+            }
+        ]
+        groups.append(
+            {
+                "sequence-of-ranParameters": [
+                    struct(
+                        ids.rrm_policy_ratio_group,
+                        [
+                            struct(ids.rrm_policy, policy),
+                            el(ids.min_prb_policy_ratio, ("valueInt", mn)),
+                            el(ids.max_prb_policy_ratio, ("valueInt", mx)),
+                            el(ids.dedicated_prb_policy_ratio, ("valueInt", ded)),
+                        ],
+                    )
+                ]
+            }
+        )
+    value = {
+        "ric-controlMessage-formats": (
+            "controlMessage-Format1",
+            {
+                "ranP-List": [
+                    {
+                        "ranParameter-ID": ids.rrm_policy_ratio_list,
+                        "ranParameter-valueType": (
+                            "ranP-Choice-List",
+                            {"ranParameter-List": {"list-of-ranParameter": groups}},
+                        ),
+                    }
+                ]
+            },
+        )
+    }
+    out: bytes = rc().encode("E2SM-RC-ControlMessage", value)
+    return out
 
 
 class StraightforwardXApp:
@@ -136,76 +210,9 @@ class StraightforwardXApp:
         await self.send_control(msg, rid, quotas)
 
     async def send_control(self, msg: Message, rid: dict[str, int], quotas: list[list[Any]]) -> None:
-        ids = self.manifest.control.param_ids
-        plmn = self.manifest.control.plmn
-
-        def el(pid: int, value: Any) -> dict[str, Any]:
-            return {
-                "ranParameter-ID": pid,
-                "ranParameter-valueType": ("ranP-Choice-ElementFalse", {"ranParameter-value": value}),
-            }
-
-        def struct(pid: int, items: list[dict[str, Any]]) -> dict[str, Any]:
-            return {
-                "ranParameter-ID": pid,
-                "ranParameter-valueType": (
-                    "ranP-Choice-Structure",
-                    {"ranParameter-Structure": {"sequence-of-ranParameters": items}},
-                ),
-            }
-
-        groups = []
-        for _, (sst, sd), mn, mx, ded in quotas:
-            snssai = [el(ids.sst, ("valueOctS", sst))] + ([el(ids.sd, ("valueOctS", sd))] if sd else [])
-            member = [el(ids.plmn_identity, ("valueOctS", plmn)), struct(ids.s_nssai, snssai)]
-            policy = [
-                {
-                    "ranParameter-ID": ids.rrm_policy_member_list,
-                    "ranParameter-valueType": (
-                        "ranP-Choice-List",
-                        {
-                            "ranParameter-List": {
-                                "list-of-ranParameter": [
-                                    {"sequence-of-ranParameters": [struct(ids.rrm_policy_member, member)]}
-                                ]
-                            }
-                        },
-                    ),
-                }
-            ]
-            groups.append(
-                {
-                    "sequence-of-ranParameters": [
-                        struct(
-                            ids.rrm_policy_ratio_group,
-                            [
-                                struct(ids.rrm_policy, policy),
-                                el(ids.min_prb_policy_ratio, ("valueInt", mn)),
-                                el(ids.max_prb_policy_ratio, ("valueInt", mx)),
-                                el(ids.dedicated_prb_policy_ratio, ("valueInt", ded)),
-                            ],
-                        )
-                    ]
-                }
-            )
-        body = rc().encode(
-            "E2SM-RC-ControlMessage",
-            {
-                "ric-controlMessage-formats": (
-                    "controlMessage-Format1",
-                    {
-                        "ranP-List": [
-                            {
-                                "ranParameter-ID": ids.rrm_policy_ratio_list,
-                                "ranParameter-valueType": (
-                                    "ranP-Choice-List",
-                                    {"ranParameter-List": {"list-of-ranParameter": groups}},
-                                ),
-                            }
-                        ]
-                    },
-                )
-            },
+        control = self.manifest.control
+        body = generic_quota_message(
+            control.param_ids, control.plmn, [(sst, sd, mn, mx, ded) for _, (sst, sd), mn, mx, ded in quotas]
         )
         header = rc().encode(
             "E2SM-RC-ControlHeader",

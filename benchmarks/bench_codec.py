@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 from pycrate_asn1dir import E2AP  # noqa: E402
 
 from benchmarks._util import case, check_targets, interleaved  # noqa: E402
+from benchmarks.baseline_xapp import generic_quota_message  # noqa: E402
 from ricsdk.e2 import e2ap, kpm  # noqa: E402
 from ricsdk.e2.common import Snssai  # noqa: E402
 from ricsdk.e2.slice_quota import SliceQuota, SliceQuotaEncoder  # noqa: E402
@@ -115,77 +116,11 @@ def control_quotas(n_slices: int, i: int) -> list[SliceQuota]:
 
 def _asn1_quota_message(quotas: list[SliceQuota], enc: SliceQuotaEncoder) -> bytes:
     """The same RC control message built as a generic asn1tools value (srsRAN parameter ids)."""
-    ids = enc.ids
-
-    def el(pid: int, value: Any) -> dict[str, Any]:
-        return {
-            "ranParameter-ID": pid,
-            "ranParameter-valueType": ("ranP-Choice-ElementFalse", {"ranParameter-value": value}),
-        }
-
-    def struct(pid: int, items: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "ranParameter-ID": pid,
-            "ranParameter-valueType": (
-                "ranP-Choice-Structure",
-                {"ranParameter-Structure": {"sequence-of-ranParameters": items}},
-            ),
-        }
-
-    groups = []
-    for q in quotas:
-        snssai = [el(ids.sst, ("valueOctS", q.snssai.sst))]
-        if q.snssai.sd is not None:
-            snssai.append(el(ids.sd, ("valueOctS", q.snssai.sd)))
-        member = [el(ids.plmn_identity, ("valueOctS", q.plmn)), struct(ids.s_nssai, snssai)]
-        policy = [
-            {
-                "ranParameter-ID": ids.rrm_policy_member_list,
-                "ranParameter-valueType": (
-                    "ranP-Choice-List",
-                    {
-                        "ranParameter-List": {
-                            "list-of-ranParameter": [
-                                {"sequence-of-ranParameters": [struct(ids.rrm_policy_member, member)]}
-                            ]
-                        }
-                    },
-                ),
-            }
-        ]
-        groups.append(
-            {
-                "sequence-of-ranParameters": [
-                    struct(
-                        ids.rrm_policy_ratio_group,
-                        [
-                            struct(ids.rrm_policy, policy),
-                            el(ids.min_prb_policy_ratio, ("valueInt", q.min_ratio)),
-                            el(ids.max_prb_policy_ratio, ("valueInt", q.max_ratio)),
-                            el(ids.dedicated_prb_policy_ratio, ("valueInt", q.dedicated_ratio)),
-                        ],
-                    )
-                ]
-            }
-        )
-    value = {
-        "ric-controlMessage-formats": (
-            "controlMessage-Format1",
-            {
-                "ranP-List": [
-                    {
-                        "ranParameter-ID": ids.rrm_policy_ratio_list,
-                        "ranParameter-valueType": (
-                            "ranP-Choice-List",
-                            {"ranParameter-List": {"list-of-ranParameter": groups}},
-                        ),
-                    }
-                ]
-            },
-        )
-    }
-    out: bytes = rc().encode("E2SM-RC-ControlMessage", value)
-    return out
+    return generic_quota_message(
+        enc.ids,
+        quotas[0].plmn if quotas else PLMN,
+        [(q.snssai.sst, q.snssai.sd, q.min_ratio, q.max_ratio, q.dedicated_ratio) for q in quotas],
+    )
 
 
 def _encode_case(n_slices: int, samples: int) -> dict[str, Any]:
