@@ -17,6 +17,7 @@ order records arrive in.
 
 from __future__ import annotations
 
+import abc
 import base64
 import json
 import threading
@@ -139,7 +140,7 @@ def _summary(row: Sequence[Any]) -> DecisionSummary:
     return summarize(_decode(bytes(row[2])), int(row[1]))
 
 
-class SqlStore:
+class SqlStore(abc.ABC):
     """The storage interface (see the module docstring). Subclasses implement ``_connect`` and friends.
 
     ``window_ns`` is the bucket of ``slice_windows`` (lifecycle resolution of alternations within a bucket).
@@ -158,8 +159,9 @@ class SqlStore:
 
     # connections -----------------------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def _connect(self) -> Any:
-        raise NotImplementedError
+        """A new connection to the database (the writer's or the reader's)."""
 
     def _begin(self, conn: Any) -> None:
         conn.execute("BEGIN")
@@ -170,15 +172,16 @@ class SqlStore:
     def _rollback(self, conn: Any) -> None:
         conn.execute("ROLLBACK")
 
+    @abc.abstractmethod
     def _errors(self) -> tuple[type[BaseException], ...]:
-        raise NotImplementedError
+        """The driver's exception types that mean the database failed (mapped to StoreError)."""
 
     def _executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         conn.executemany(sql, rows)
 
+    @abc.abstractmethod
     def describe(self) -> str:
         """Where the data lives (path or DSN without password), for logs."""
-        raise NotImplementedError
 
     def open(self) -> None:
         """Connect, apply migrations. Idempotent."""
