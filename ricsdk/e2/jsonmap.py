@@ -39,6 +39,7 @@ one of the above) raises ``TypeError`` when its plan is built: that is a program
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 import re
@@ -86,7 +87,7 @@ def _kind(data: object) -> str:
 # -- plans ------------------------------------------------------------------------------------------------
 
 
-class _Plan:
+class _Plan(abc.ABC):
     """How one type maps to JSON. ``expects`` describes its JSON form for error messages."""
 
     __slots__ = ("expects",)
@@ -94,11 +95,13 @@ class _Plan:
     def __init__(self, expects: str) -> None:
         self.expects = expects
 
+    @abc.abstractmethod
     def dump(self, value: Any) -> JsonValue:
-        raise NotImplementedError
+        """``value`` as JSON."""
 
+    @abc.abstractmethod
     def load(self, data: object, path: str) -> Any:
-        raise NotImplementedError
+        """The value ``data`` (found at ``path``) stands for; ConfigError naming ``path`` when it cannot."""
 
     def wrong(self, data: object, path: str) -> ConfigError:
         return _fail(path, f"expected {self.expects}, got {_kind(data)}")
