@@ -1594,28 +1594,45 @@ def _dec_admitted(raw: bytes) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _enc_not_admitted(items: tuple[ActionNotAdmitted, ...]) -> bytes:
+def _enc_id_causes(ids: list[int], causes: list[Cause], id_range: int, ie: int, lo: int, hi: int, name: str) -> bytes:
+    """A list of (id, Cause) item IEs: an extensible SEQUENCE of a constrained id and a Cause per item."""
     wrapped = []
-    for it in items:
+    for ident, cause in zip(ids, causes, strict=True):
         e = PerEncoder()
         e.put(0, 1)
-        e.constrained(it.action_id, 256)
-        _enc_cause_into(e, it.cause)
-        wrapped.append(_single(16, 1, e.to_bytes()))
-    return _enc_list(wrapped, 0, 16, "not_admitted")
+        e.constrained(ident, id_range)
+        _enc_cause_into(e, cause)
+        wrapped.append(_single(ie, 1, e.to_bytes()))
+    return _enc_list(wrapped, lo, hi, name)
 
 
-def _dec_not_admitted(raw: bytes) -> tuple[ActionNotAdmitted, ...]:
+def _dec_id_causes(raw: bytes, id_range: int, ie: int, lo: int, hi: int) -> list[tuple[int, Cause]]:
     out = []
-    for item in _dec_list(raw, 0, 16, 16):
+    for item in _dec_list(raw, lo, hi, ie):
         d = PerDecoder(item)
         ext = d.bit()
-        aid = d.constrained(256)
+        ident = d.constrained(id_range)
         cause = _dec_cause_from(d)
         if ext:
             d.skip_extensions()
-        out.append(ActionNotAdmitted(aid, cause))
-    return tuple(out)
+        out.append((ident, cause))
+    return out
+
+
+def _enc_not_admitted(items: tuple[ActionNotAdmitted, ...]) -> bytes:
+    return _enc_id_causes([i.action_id for i in items], [i.cause for i in items], 256, 16, 0, 16, "not_admitted")
+
+
+def _dec_not_admitted(raw: bytes) -> tuple[ActionNotAdmitted, ...]:
+    return tuple(ActionNotAdmitted(a, c) for a, c in _dec_id_causes(raw, 256, 16, 0, 16))
+
+
+def _enc_ran_function_causes(items: tuple[RanFunctionIdCause, ...]) -> bytes:
+    return _enc_id_causes([f.id for f in items], [f.cause for f in items], 4096, 7, 1, 256, "rejected")
+
+
+def _dec_ran_function_causes(raw: bytes) -> tuple[RanFunctionIdCause, ...]:
+    return tuple(RanFunctionIdCause(f, c) for f, c in _dec_id_causes(raw, 4096, 7, 1, 256))
 
 
 def _enc_ran_functions(items: tuple[RanFunction, ...]) -> bytes:
@@ -1671,30 +1688,6 @@ def _dec_ran_function_ids(raw: bytes) -> tuple[RanFunctionIdItem, ...]:
         if ext:
             d.skip_extensions()
         out.append(RanFunctionIdItem(fid, rev))
-    return tuple(out)
-
-
-def _enc_ran_function_causes(items: tuple[RanFunctionIdCause, ...]) -> bytes:
-    wrapped = []
-    for f in items:
-        e = PerEncoder()
-        e.put(0, 1)
-        e.constrained(f.id, 4096)
-        _enc_cause_into(e, f.cause)
-        wrapped.append(_single(7, 1, e.to_bytes()))
-    return _enc_list(wrapped, 1, 256, "rejected")
-
-
-def _dec_ran_function_causes(raw: bytes) -> tuple[RanFunctionIdCause, ...]:
-    out = []
-    for item in _dec_list(raw, 1, 256, 7):
-        d = PerDecoder(item)
-        ext = d.bit()
-        fid = d.constrained(4096)
-        cause = _dec_cause_from(d)
-        if ext:
-            d.skip_extensions()
-        out.append(RanFunctionIdCause(fid, cause))
     return tuple(out)
 
 
