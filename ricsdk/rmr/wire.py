@@ -40,7 +40,7 @@ from __future__ import annotations
 import struct
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Final, Literal
 
 from ricsdk.errors import RmrFrameError, RmrStreamError, RmrValueError
@@ -52,6 +52,7 @@ __all__ = [
     "FLAG_SUB_ID",
     "FLAG_TRACE",
     "FrameReader",
+    "SenderEncoder",
     "HEADER_V3_LEN",
     "MAX_MEID",
     "MAX_SID",
@@ -281,6 +282,84 @@ def encode_frame(frame: RmrFrame, *, native_order: ByteOrder = "little") -> byte
     return b"".join((tp, fixed, frame.header_extra, frame.trace, frame.d1, frame.d2, frame.payload))
 
 
+class SenderEncoder:
+    """Encodes data frames of one sender (``src`` and ``srcip`` fixed) straight to bytes, for the send path.
+
+    ``encode(mtype, payload, xid=..., meid=..., sub_id=...)`` returns exactly
+    ``encode_frame(build_frame(mtype, payload, xid=xid, meid=meid, sub_id=sub_id, src=src, srcip=srcip))``
+    (pinned by tests) without building the dataclasses: the fields a caller chooses are checked as
+    :class:`RmrHeader` checks them (:class:`~ricsdk.errors.RmrValueError`), an E2 node's MEID once per name.
+    """
+
+    __slots__ = ("_meids", "_order", "_src", "_srcip")
+
+    def __init__(self, src: str, srcip: str, *, native_order: ByteOrder = "little") -> None:
+        RmrHeader(0, src=src, srcip=srcip)  # validates both
+        self._src = src.encode("utf-8")
+        self._srcip = srcip.encode("utf-8")
+        self._order: ByteOrder = native_order
+        self._meids: dict[str, bytes] = {}
+
+    def _meid(self, meid: str) -> bytes:
+        raw = self._meids.get(meid)
+        if raw is None:
+            _check_text("meid", meid, MAX_MEID)
+            raw = meid.encode("utf-8")
+            if len(self._meids) >= 4096:
+                self._meids.clear()
+            self._meids[meid] = raw
+        return raw
+
+    def encode(
+        self, mtype: int, payload: bytes, *, xid: bytes = b"", meid: str = "", sub_id: int = UNSET_SUB_ID
+    ) -> bytes:
+        if type(mtype) is not int or not _INT32_MIN <= mtype <= _INT32_MAX:
+            _check_int32("mtype", mtype)
+        if type(sub_id) is not int or not _INT32_MIN <= sub_id <= _INT32_MAX:
+            _check_int32("sub_id", sub_id)
+        if type(xid) is not bytes or len(xid) > MAX_XID:
+            _check_bytes("xid", xid, MAX_XID)
+        if type(payload) is not bytes:
+            if not isinstance(payload, (bytearray, memoryview)):
+                raise RmrValueError("must be bytes", field="payload", value=payload)
+            payload = bytes(payload)
+        plen = len(payload)
+        if plen > _INT32_MAX:
+            _check_int32("plen", plen, minimum=0)
+        total = TP_HDR_LEN + HEADER_V3_LEN + D1_DEFAULT_LEN + plen
+        return b"".join(
+            (
+                total.to_bytes(4, self._order),
+                total.to_bytes(4, "big"),
+                _TP_TAIL,
+                _HEADER.pack(
+                    mtype,
+                    plen,
+                    RMR_VERSION,
+                    xid,
+                    b"",
+                    self._src,
+                    self._meid(meid),
+                    _TS_ZERO,
+                    0,
+                    HEADER_V3_LEN,
+                    0,
+                    D1_DEFAULT_LEN,
+                    0,
+                    sub_id,
+                    self._srcip,
+                ),
+                _D1_ZERO,
+                payload,
+            )
+        )
+
+
+_TP_TAIL: Final = bytes((TP_SIZE_MARKER,)) + bytes(TP_HDR_LEN - TP_SIZE_FIELD_LEN)
+_TS_ZERO: Final = bytes(TS_LEN)
+_D1_ZERO: Final = bytes(D1_DEFAULT_LEN)
+
+
 def frame_length(prefix: bytes | bytearray | memoryview, *, native_order: ByteOrder = "little") -> int:
     """Total frame length declared by the first 9 bytes, by librmr's receiver rule.
 
@@ -342,33 +421,60 @@ def parse_frame(data: bytes | bytearray | memoryview) -> RmrFrame:
         raise RmrFrameError(
             f"header length {offset} + {TP_HDR_LEN} + plen {plen} exceeds the frame size {size}", data=raw
         )
-    try:
-        header = RmrHeader(
-            mtype=mtype,
-            plen=plen,
-            rmr_ver=rmr_ver,
-            xid=xid.rstrip(b"\x00"),
-            sid=sid.rstrip(b"\x00"),
-            src=_text(src, "src", raw),
-            meid=_text(meid, "meid", raw),
-            ts=ts,
-            flags=flags,
-            len0=len0,
-            len1=len1,
-            len2=len2,
-            len3=len3,
-            sub_id=sub_id,
-            srcip=_text(srcip, "srcip", raw),
-        )
-    except RmrValueError as exc:
-        raise RmrFrameError(f"invalid header: {exc}", data=raw) from exc
+    # What the struct layout does not already guarantee of RmrHeader's checks: each text field NUL-terminated
+    # inside its slot (the integers are int32 by format, the octet fields of their size, the lengths checked
+    # above), so the header and frame are built without re-validating every field.
+    src_s, meid_s, srcip_s = _text(src, "src", raw), _text(meid, "meid", raw), _text(srcip, "srcip", raw)
+    if len(src_s) >= MAX_SRC or len(meid_s) >= MAX_MEID or len(srcip_s) >= MAX_SRC:
+        for name, text, slot in (("src", src_s, MAX_SRC), ("meid", meid_s, MAX_MEID), ("srcip", srcip_s, MAX_SRC)):
+            if len(text.encode("utf-8")) >= slot:
+                raise RmrFrameError(f"invalid header: {name} fills its {slot}-byte slot without a NUL", data=raw)
+    header = _new_header(RmrHeader)
+    put = _set_field
+    put(header, "mtype", mtype)
+    put(header, "plen", plen)
+    put(header, "rmr_ver", rmr_ver)
+    put(header, "xid", xid.rstrip(b"\x00"))
+    put(header, "sid", sid.rstrip(b"\x00"))
+    put(header, "src", src_s)
+    put(header, "meid", meid_s)
+    put(header, "ts", ts)
+    put(header, "flags", flags)
+    put(header, "len0", len0)
+    put(header, "len1", len1)
+    put(header, "len2", len2)
+    put(header, "len3", len3)
+    put(header, "sub_id", sub_id)
+    put(header, "srcip", srcip_s)
     pos = TP_HDR_LEN + HEADER_V3_LEN
-    sections: list[bytes] = []
-    for length in (len0 - HEADER_V3_LEN, len1, len2, len3, plen):
-        sections.append(raw[pos : pos + length])
-        pos += length
-    extra, trace, d1, d2, payload = sections
-    return RmrFrame(header=header, payload=payload, trace=trace, d1=d1, d2=d2, header_extra=extra)
+    end = pos + len0 - HEADER_V3_LEN
+    extra = raw[pos:end]
+    pos, end = end, end + len1
+    trace = raw[pos:end]
+    pos, end = end, end + len2
+    d1 = raw[pos:end]
+    pos, end = end, end + len3
+    d2 = raw[pos:end]
+    payload = raw[end : end + plen]
+    frame = _new_frame(RmrFrame)
+    put(frame, "header", header)
+    put(frame, "payload", payload)
+    put(frame, "trace", trace)
+    put(frame, "d1", d1)
+    put(frame, "d2", d2)
+    put(frame, "header_extra", extra)
+    return frame
+
+
+# Building a parsed header or frame without ``__post_init__`` (every check it makes holds by construction).
+_new_header = object.__new__
+_new_frame = object.__new__
+_set_field = object.__setattr__
+assert tuple(f.name for f in fields(RmrHeader)) == (
+    "mtype", "plen", "rmr_ver", "xid", "sid", "src", "meid", "ts", "flags", "len0", "len1", "len2", "len3", "sub_id",
+    "srcip",
+)  # fmt: skip
+assert tuple(f.name for f in fields(RmrFrame)) == ("header", "payload", "trace", "d1", "d2", "header_extra")
 
 
 class FrameReader:

@@ -75,6 +75,7 @@ from ricsdk.errors import (
     NoEndpointError,
     RmrFrameError,
     RmrStreamError,
+    RmrValueError,
     TransportError,
 )
 from ricsdk.rmr.routes import (
@@ -93,6 +94,7 @@ from ricsdk.rmr.wire import (
     FrameReader,
     RmrFrame,
     RmrHeader,
+    SenderEncoder,
     encode_frame,
 )
 from ricsdk.transport.base import Message, TransportStats
@@ -383,6 +385,7 @@ class RmrTransport:
         self._seed_signature: tuple[int, int, int] | None = None
         self._my_name = ""
         self._my_ip = ""
+        self._sender: SenderEncoder | None = None  # set with the identity, once the port is known
         self._port = 0
         self._control_port: int | None = None
 
@@ -488,19 +491,9 @@ class RmrTransport:
         table = self._routes
         if table is None:
             raise NoEndpointError(msg.mtype, msg.sub_id)
-        frame = RmrFrame(
-            header=RmrHeader(
-                mtype=msg.mtype,
-                plen=len(msg.payload),
-                xid=msg.xid,
-                src=self._my_name,
-                meid=msg.meid,
-                sub_id=msg.sub_id,
-                srcip=self._my_ip,
-            ),
-            payload=bytes(msg.payload),
-        )
-        data = encode_frame(frame, native_order=sys.byteorder)
+        sender = self._sender
+        assert sender is not None  # running implies the identity is set
+        data = sender.encode(msg.mtype, msg.payload, xid=msg.xid, meid=msg.meid, sub_id=msg.sub_id)
         groups = table.select_groups(msg.mtype, msg.sub_id, msg.meid)
         failures: list[str] = []
         for group in groups:
@@ -558,6 +551,10 @@ class RmrTransport:
         else:
             ip = cfg.advertise_ip or (cfg.listen_host if cfg.listen_host not in _WILDCARDS else _default_ip())
             self._my_ip = f"[{ip}]:{self._port}" if ":" in ip else f"{ip}:{self._port}"
+        try:
+            self._sender = SenderEncoder(self._my_name, self._my_ip, native_order=sys.byteorder)
+        except RmrValueError as exc:
+            raise ConfigError(f"this endpoint's RMR identity: {exc}", field="advertise_ip") from exc
 
     def _my_names(self) -> set[str]:
         names = {self._my_name, self._my_ip}
@@ -673,6 +670,8 @@ class RmrTransport:
     async def _connect(self, name: str, *, role: Role = "data") -> _Connection:
         """The open outbound connection to endpoint ``name``, opening it (with backoff) when needed."""
         peer = self._peers.get(name)
+        if peer is not None and peer.conn is not None and peer.conn.is_open:
+            return peer.conn  # the common case: no lock needed to hand out an open connection
         if peer is None:
             try:
                 host, port = parse_endpoint(name)

@@ -13,6 +13,7 @@ from ricsdk.rmr.wire import (
     FrameReader,
     RmrFrame,
     RmrHeader,
+    SenderEncoder,
     build_frame,
     encode_frame,
     frame_length,
@@ -177,6 +178,73 @@ def test_non_utf8_meid_is_rejected() -> None:
     data[MEID] = 0xFF
     with pytest.raises(RmrFrameError, match="meid"):
         parse_frame(bytes(data))
+
+
+@pytest.mark.parametrize(("offset", "size", "name"), [(SRC, 64, "src"), (MEID, 32, "meid"), (SRCIP, 64, "srcip")])
+def test_text_field_filling_its_slot_without_nul_is_rejected(offset: int, size: int, name: str) -> None:
+    data = bytearray(encode_frame(sample()))
+    data[offset : offset + size] = b"a" * size
+    with pytest.raises(RmrFrameError, match=f"{name} fills its {size}-byte slot"):
+        parse_frame(bytes(data))
+
+
+def test_parsed_frame_equals_the_validated_construction() -> None:
+    # parse_frame builds the dataclasses without __post_init__: the result must be what validation accepts
+    frame = parse_frame(encode_frame(sample(trace=b"tr", d2=b"dd")))
+    h = frame.header
+    rebuilt = RmrFrame(
+        RmrHeader(**{f: getattr(h, f) for f in RmrHeader.__dataclass_fields__}),
+        frame.payload,
+        frame.trace,
+        frame.d1,
+        frame.d2,
+        frame.header_extra,
+    )
+    assert rebuilt == frame and hash(rebuilt) == hash(frame)
+
+
+@given(
+    mtype=st.integers(-(1 << 31), (1 << 31) - 1),
+    sub_id=st.integers(-(1 << 31), (1 << 31) - 1),
+    payload=st.binary(max_size=300),
+    xid=st.binary(max_size=32).filter(lambda b: not b.endswith(b"\x00")),
+    meid=st.text(st.characters(blacklist_characters="\x00"), max_size=10),
+    order=st.sampled_from(["little", "big"]),
+)
+def test_sender_encoder_is_byte_identical_to_encode_frame(
+    mtype: int, sub_id: int, payload: bytes, xid: bytes, meid: str, order: str
+) -> None:
+    enc = SenderEncoder("xapp-1:4560", "10.0.0.5:4560", native_order=order)  # type: ignore[arg-type]
+    expected = encode_frame(
+        build_frame(mtype, payload, sub_id=sub_id, meid=meid, xid=xid, src="xapp-1:4560", srcip="10.0.0.5:4560"),
+        native_order=order,  # type: ignore[arg-type]
+    )
+    assert enc.encode(mtype, payload, xid=xid, meid=meid, sub_id=sub_id) == expected
+    assert enc.encode(mtype, bytearray(payload), xid=xid, meid=meid, sub_id=sub_id) == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"meid": "m" * 32}, "meid"),
+        ({"meid": "a\x00b"}, "meid"),
+        ({"xid": b"x" * 33}, "xid"),
+        ({"sub_id": 1 << 31}, "sub_id"),
+        ({"sub_id": True}, "sub_id"),
+        ({"mtype": 1.0}, "mtype"),
+        ({"payload": "text"}, "payload"),
+    ],
+)
+def test_sender_encoder_checks_what_the_header_checks(kwargs: dict[str, object], field: str) -> None:
+    enc = SenderEncoder("xapp-1:4560", "10.0.0.5:4560")
+    args: dict[str, object] = {"mtype": 12040, "payload": b"x"}
+    args.update(kwargs)
+    mtype, payload = args.pop("mtype"), args.pop("payload")
+    with pytest.raises(RmrValueError) as info:
+        enc.encode(mtype, payload, **args)  # type: ignore[arg-type]
+    assert info.value.field == field
+    with pytest.raises(RmrValueError):
+        SenderEncoder("s" * 64, "10.0.0.5:4560")
 
 
 def test_short_frame_is_rejected() -> None:
