@@ -998,7 +998,17 @@ def _dec_request_id(raw: bytes) -> RicRequestId:
         inst = int.from_bytes(d.octets(2), "big")
         d.skip_extensions()
         return RicRequestId(req, inst)
-    return RicRequestId(int.from_bytes(raw[1:3], "big"), int.from_bytes(raw[3:5], "big"))
+    # The ids of an xApp's subscriptions recur in every indication and control answer: decoded once.
+    rid = _REQUEST_IDS.get(raw)
+    if rid is None:
+        rid = RicRequestId(int.from_bytes(raw[1:3], "big"), int.from_bytes(raw[3:5], "big"))
+        if len(_REQUEST_IDS) >= 4096:
+            _REQUEST_IDS.clear()
+        _REQUEST_IDS[raw] = rid
+    return rid
+
+
+_REQUEST_IDS: dict[bytes, RicRequestId] = {}
 
 
 def _enc_u16(v: int) -> bytes:

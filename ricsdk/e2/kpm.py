@@ -1600,6 +1600,9 @@ def _dec_ran_function_description(d: PerDecoder) -> RanFunctionDescription:
 # -- the codec ------------------------------------------------------------------------------------------
 
 
+_RECENT_HEADERS: dict[tuple[KpmVersion, int | None, bytes], IndicationHeader] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class KpmCodec:
     """E2SM-KPM encoder/decoder for one RAN function.
@@ -1632,16 +1635,27 @@ class KpmCodec:
         return encode_complete(lambda e, v: _enc_indication_header(e, v, ts), h)
 
     def decode_indication_header(self, data: bytes) -> IndicationHeader:
+        # Every node's indications of one period usually carry the same header: the recent ones are kept.
+        key = (self.version, self.timestamp_octets, data)
+        header = _RECENT_HEADERS.get(key)
+        if header is not None:
+            return header
         first = self.ts_octets
         try:
-            return decode_complete(lambda d: _dec_indication_header(d, first), data, "E2SM-KPM-IndicationHeader")
+            header = decode_complete(lambda d: _dec_indication_header(d, first), data, "E2SM-KPM-IndicationHeader")
         except E2DecodeError:
             other = 12 - first
             try:
-                return decode_complete(lambda d: _dec_indication_header(d, other), data, "E2SM-KPM-IndicationHeader")
+                header = decode_complete(lambda d: _dec_indication_header(d, other), data, "E2SM-KPM-IndicationHeader")
             except E2DecodeError:
                 pass
+            else:
+                return header
             raise
+        if len(_RECENT_HEADERS) >= 256:
+            _RECENT_HEADERS.clear()
+        _RECENT_HEADERS[key] = header
+        return header
 
     # indication message
     def encode_indication_message(self, m: IndicationMessage) -> bytes:

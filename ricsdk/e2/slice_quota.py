@@ -485,7 +485,7 @@ class SliceQuotaEncoder:
     :func:`quota_control_header` / :func:`quota_control_message`.
     """
 
-    __slots__ = ("_head", "_header", "_with_sd", "_without_sd", "ids", "ue_id")
+    __slots__ = ("_entries", "_head", "_header", "_with_sd", "_without_sd", "ids", "ue_id")
 
     def __init__(
         self,
@@ -502,34 +502,61 @@ class SliceQuotaEncoder:
         head, self._without_sd = _derive_template(ids, False)
         if head != self._head:
             raise AssertionError("slice quota template: message heads differ")
+        #: (plmn, snssai, (min, max, dedicated)) -> that list entry's octets (validated when first built)
+        self._entries: dict[tuple[bytes, Snssai, tuple[int, int, int]], bytes] = {}
 
     @property
     def header(self) -> bytes:
         """The encoded control header (constant for this encoder)."""
         return self._header
 
+    def _entry(self, q: SliceQuota) -> bytes:
+        """One list entry's octets: the template with the quota's fields filled in."""
+        sd = q.snssai.sd
+        t = self._without_sd if sd is None else self._with_sd
+        out = bytearray(t.data)
+        out[t.plmn : t.plmn + 3] = q.plmn
+        out[t.sst] = q.snssai.sst[0]
+        if sd is not None:
+            out[t.sd : t.sd + 3] = sd
+        out[t.min] = q.min_ratio
+        out[t.max] = q.max_ratio
+        out[t.dedicated] = q.dedicated_ratio
+        return bytes(out)
+
     def encode_message(self, quotas: Sequence[SliceQuota]) -> bytes:
         """The encoded RC control message for ``quotas`` (validated as in :func:`quota_control_message`)."""
         _check_quotas(quotas)
-        out = bytearray(self._head)
-        out += (len(quotas) - 1).to_bytes(2, "big")
-        with_sd = self._with_sd
-        without_sd = self._without_sd
-        for q in quotas:
-            sd = q.snssai.sd
-            t = without_sd if sd is None else with_sd
-            base = len(out)
-            out += t.data
-            p = base + t.plmn
-            out[p : p + 3] = q.plmn
-            out[base + t.sst] = q.snssai.sst[0]
-            if sd is not None:
-                p = base + t.sd
-                out[p : p + 3] = sd
-            out[base + t.min] = q.min_ratio
-            out[base + t.max] = q.max_ratio
-            out[base + t.dedicated] = q.dedicated_ratio
-        return bytes(out)
+        entry = self._entry
+        return b"".join([self._head, (len(quotas) - 1).to_bytes(2, "big"), *(entry(q) for q in quotas)])
+
+    def encode_rows(self, plmn: bytes, rows: Sequence[tuple[Snssai, tuple[int, int, int]]]) -> bytes:
+        """The same octets as :meth:`encode_message` of ``[SliceQuota(plmn, snssai, *q) for snssai, q in rows]``,
+        for a decision loop that repeats quotas: each distinct ``(plmn, snssai, q)`` entry is validated (as a
+        :class:`SliceQuota`) and filled in once, then reused; the list-level checks (1..65535 entries, no slice
+        twice, the min ratios adding up to at most 100) run on every call.
+        """
+        n = len(rows)
+        if not 1 <= n <= _MAX_ENTRIES:
+            raise E2ValueError(f"{n} quotas: a quota list holds 1..{_MAX_ENTRIES} slices", field="quotas", value=n)
+        cache = self._entries
+        parts = [self._head, (n - 1).to_bytes(2, "big")]
+        total_min = 0
+        for snssai, q in rows:
+            key = (plmn, snssai, q)
+            e = cache.get(key)
+            if e is None:
+                e = self._entry(SliceQuota(plmn, snssai, *q))
+                if len(cache) >= 1 << 16:
+                    cache.clear()
+                cache[key] = e
+            total_min += q[0]
+            parts.append(e)
+        if total_min > 100:
+            raise E2ValueError(f"the min ratios add up to {total_min} % (> 100)", field="min_ratio", value=total_min)
+        if n > 1 and len({r[0] for r in rows}) != n:
+            raise E2ValueError("a slice (plmn, snssai) appears more than once", field="quotas")
+        return b"".join(parts)
 
     def encode(self, quotas: Sequence[SliceQuota]) -> tuple[bytes, bytes]:
         """``(control header, control message)`` for a RICcontrolRequest setting ``quotas``."""

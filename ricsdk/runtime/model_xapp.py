@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from ricsdk.a1 import slice_sla
 from ricsdk.e2.common import Snssai
 from ricsdk.e2.kpm import IndicationMessageF1, MeasInfoItem, Missing
-from ricsdk.e2.slice_quota import SliceQuota
+from ricsdk.e2.slice_quota import SliceQuotaEncoder
 from ricsdk.features.store import FeatureStore, incomplete_rows
 from ricsdk.lineage.record import ModelRef, RcAction
 from ricsdk.lineage.record import Slot as LineageSlot
@@ -152,6 +152,7 @@ class ModelXApp(XApp):
         self._mapping = manifest.control.mapping
         self._max_step = manifest.control.max_change_per_period
         self._refs: dict[tuple[ModelVersion, Slot], ModelRef] = {}
+        self._quota_encoder: SliceQuotaEncoder | None = None  # the context's, resolved on the first control
         self.decisions = 0
         self.withheld: dict[str, int] = {}
         self.last_decision: Decision | None = None
@@ -173,6 +174,7 @@ class ModelXApp(XApp):
     def bind(self, ctx: XAppContext | None) -> None:
         super().bind(ctx)
         self._counters.clear()
+        self._quota_encoder = None
         if ctx is not None and self._gauge_registry is not ctx.metrics.registry:
             ctx.metrics.add_collector(
                 GaugeCollector(
@@ -519,17 +521,20 @@ class ModelXApp(XApp):
         cpid: bytes | None = None
         loop_ns: int | None = None
         ctl = self.manifest.control
-        sq: list[SliceQuota] = []
+        rows: list[tuple[Snssai, tuple[int, int, int]]] = []
         sent_keys: list[str] = []
         if changed or ctl.send_unchanged:
-            plmn = ctl.plmn
+            snssai = plan.snssai
             for i, q in enumerate(quotas):
                 if not reasons[i].startswith("held") or states[i].quota is not None:
-                    sq.append(SliceQuota(plmn, plan.snssai[i], q[0], q[1], q[2]))
+                    rows.append((snssai[i], q))
                     sent_keys.append(plan.keys[i])
-        if sq:
+        if rows:
             ctx = self.ctx
-            header, body = ctx.quota_encoder(ctl.param_ids).encode(sq)
+            enc = self._quota_encoder
+            if enc is None:
+                enc = self._quota_encoder = ctx.quota_encoder(ctl.param_ids)
+            header, body = enc.header, enc.encode_rows(ctl.plmn, rows)
             rid = ind.request_id
             pdu, cpid = ctx.control_request(ind.e2_node, rid, ctl.ran_function_id, header, body, tuple(sent_keys))
             t5 = perf()
@@ -648,23 +653,22 @@ class ModelXApp(XApp):
             if v is not None:
                 by_source[src] = self._ref(v, slot)
         sources = r.sources
-        for i, key in enumerate(plan.keys):
-            j = off + i
-            q = quotas[i]
-            held = reasons[i].startswith("held")
-            rec.record(
-                decision_id=f"{node}/{cell}/{key}/{ts}",
-                e2_node=node,
-                cell=cell,
-                slice_id=key,
-                model=by_source[sources[j]],
-                output=outputs[j],
-                action=self._action(q, sent and not held, reasons[i]),
-                features=features[j] if features is not None else None,
-                policy_ids=plan.states[i].policy.policy_ids,
-                stage_ns=stage,
-                cpu_ns=cpu_share,
-            )
+        n = len(plan.keys)
+        end = off + n
+        action = self._action
+        rec.record_many(
+            e2_node=node,
+            cell=cell,
+            slice_ids=plan.keys,
+            models=[by_source[s] for s in sources[off:end]],
+            outputs=outputs[off:end],
+            actions=[action(quotas[i], sent and not reasons[i].startswith("held"), reasons[i]) for i in range(n)],
+            features=features[off:end] if features is not None else None,
+            policy_ids=[st.policy.policy_ids for st in plan.states],
+            decision_ids=[f"{node}/{cell}/{key}/{ts}" for key in plan.keys],
+            stage_ns=stage,
+            cpu_ns=cpu_share,
+        )
         if result.shadow_outputs is not None and Slot.SHADOW in result.models:
             ref = self._ref(result.models[Slot.SHADOW], Slot.SHADOW)
             sh_out, sh_status = r.shadow()
