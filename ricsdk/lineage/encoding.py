@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ricsdk.errors import LineageError, LineageRecordError
 from ricsdk.lineage.record import DecisionRecord, ModelRef, RcAction, RecordEvent, Slot
@@ -107,66 +107,6 @@ def _utf8(texts: list[str]) -> list[bytes]:
         return [text.encode("utf-8", "surrogatepass") for text in texts]
 
 
-def _encode(
-    instance: str,
-    sequence: int,
-    timestamp_ns: int,
-    decision_id: str,
-    e2_node: str,
-    cell: str,
-    slice_id: str,
-    model: ModelRef,
-    input_digest: str,
-    features: Sequence[float] | None,
-    output: Sequence[float],
-    action: RcAction | None,
-    policy_ids: Sequence[str],
-    stage_names: list[str],
-    stage_values: list[int],
-    cpu_ns: int,
-    prev_hash: bytes,
-) -> bytes:
-    try:
-        texts = [instance, decision_id, e2_node, cell, slice_id, model.name, model.version, model.digest, input_digest]
-        if action is None:
-            flags = 0 if features is None else 1
-            lo = hi = dedicated = 0
-        else:
-            flags = (0 if features is None else 1) | 2 | (4 if action.sent else 0)
-            lo, hi, dedicated = action.min_prb_pct, action.max_prb_pct, action.dedicated_prb_pct
-            texts.append(action.reason)
-        texts += policy_ids
-        texts += stage_names
-        raw = _utf8(texts)
-        n_features = 0 if features is None else len(features)
-        n_output = len(output)
-        n_stages = len(stage_names)
-        numbers = _layout(n_features + n_output, len(raw), n_stages).pack(
-            FORMAT_VERSION,
-            sequence,
-            timestamp_ns,
-            cpu_ns,
-            _SLOT_CODE[model.slot],
-            flags,
-            lo,
-            hi,
-            dedicated,
-            n_features,
-            n_output,
-            len(policy_ids),
-            n_stages,
-            *(features or ()),
-            *output,
-            *map(len, raw),
-            *stage_values,
-        )
-        return b"".join((numbers, *raw, _checked_hash(prev_hash)))
-    except LineageRecordError:
-        raise
-    except (struct.error, AttributeError, TypeError, KeyError, OverflowError, UnicodeError) as exc:
-        raise LineageRecordError(f"cannot encode record {decision_id!r}: {exc}") from exc
-
-
 def encode_body(
     *,
     instance: str,
@@ -196,59 +136,111 @@ def encode_body(
     for i in range(1, len(names)):
         if not names[i - 1] < names[i]:
             raise LineageRecordError(f"stage names not strictly increasing at {names[i]!r}", field="stage_ns")
-    return _encode(
-        instance,
-        sequence,
-        timestamp_ns,
-        decision_id,
-        e2_node,
-        cell,
-        slice_id,
-        model,
-        input_digest,
-        features,
-        output,
-        action,
-        policy_ids,
-        names,
-        [ns for _, ns in stages],
-        cpu_ns,
-        prev_hash,
+    return encode_event(
+        {
+            "instance": instance,
+            "sequence": sequence,
+            "timestamp_ns": timestamp_ns,
+            "decision_id": decision_id,
+            "e2_node": e2_node,
+            "cell": cell,
+            "slice_id": slice_id,
+            "model": model,
+            "input_digest": input_digest,
+            "features": features,
+            "output": output,
+            "action": action,
+            "policy_ids": policy_ids,
+            "stage_ns": dict(stages),
+            "cpu_ns": cpu_ns,
+            "prev_hash": prev_hash,
+        }
     )
+
+
+def stage_parts(stage_ns: Mapping[str, int] | None) -> tuple[list[int], list[bytes]]:
+    """The stage timings of an event in their canonical order: ``(values, UTF-8 names)``.
+
+    Records taken together share one stage mapping; the writer computes this once for them.
+    """
+    if not stage_ns:
+        return [], []
+    try:
+        names = sorted(stage_ns)  # dict keys: sorted means strictly increasing
+        return [stage_ns[name] for name in names], _utf8(names)
+    except (TypeError, AttributeError) as exc:
+        raise LineageRecordError(f"stage timings must map names to ns: {exc}", field="stage_ns") from exc
 
 
 def encode_event(event: RecordEvent) -> bytes:
     """The canonical body of a processor-chain event (``prev_hash`` included, ``hash`` not)."""
+    values, names = stage_parts(event.get("stage_ns"))
+    return encode_event_with(event, values, names)
+
+
+def encode_event_with(event: RecordEvent, stage_values: list[int], stage_names: list[bytes]) -> bytes:
+    """:func:`encode_event` with the event's :func:`stage_parts` given (the writer's hot path: one pass over
+    the event's fields, one ``struct`` call for every number)."""
+    get = event.get
+    decision_id = get("decision_id")
     try:
-        stage_ns = event.get("stage_ns")
-        if stage_ns:
-            names = sorted(stage_ns)  # dict keys: sorted means strictly increasing
-            values = [stage_ns[name] for name in names]
-        else:
-            names, values = [], []
-        return _encode(
+        model: ModelRef = event["model"]
+        features: Sequence[float] | None = get("features")
+        action: RcAction | None = get("action")
+        output: Sequence[float] = event["output"]
+        policy_ids: Sequence[str] = get("policy_ids", ())
+        texts = [
             event["instance"],
-            event["sequence"],
-            event["timestamp_ns"],
-            event["decision_id"],
+            decision_id,
             event["e2_node"],
             event["cell"],
             event["slice_id"],
-            event["model"],
-            event.get("input_digest", ""),
-            event.get("features"),
-            event["output"],
-            event.get("action"),
-            event.get("policy_ids", ()),
-            names,
-            values,
-            event.get("cpu_ns", 0),
-            event["prev_hash"],
+            model.name,
+            model.version,
+            model.digest,
+            get("input_digest", ""),
+        ]
+        if action is None:
+            flags = 0 if features is None else 1
+            lo = hi = dedicated = 0
+        else:
+            flags = (0 if features is None else 1) | 2 | (4 if action.sent else 0)
+            lo, hi, dedicated = action.min_prb_pct, action.max_prb_pct, action.dedicated_prb_pct
+            texts.append(action.reason)
+        texts += policy_ids
+        raw = _utf8(texts)
+        raw += stage_names
+        n_features = 0 if features is None else len(features)
+        n_stages = len(stage_names)
+        slot = _SLOT_CODE.get(model.slot)
+        if slot is None:
+            raise LineageRecordError(f"unknown model slot {model.slot!r}", field="model")
+        numbers = _layout(n_features + len(output), len(raw), n_stages).pack(
+            FORMAT_VERSION,
+            event["sequence"],
+            event["timestamp_ns"],
+            get("cpu_ns", 0),
+            slot,
+            flags,
+            lo,
+            hi,
+            dedicated,
+            n_features,
+            len(output),
+            len(policy_ids),
+            n_stages,
+            *(features or ()),
+            *output,
+            *map(len, raw),
+            *stage_values,
         )
+        return b"".join((numbers, *raw, _checked_hash(event["prev_hash"])))
+    except LineageRecordError:
+        raise
     except KeyError as exc:
         raise LineageRecordError(f"record event lacks {exc.args[0]!r}", field=str(exc.args[0])) from exc
-    except TypeError as exc:
-        raise LineageRecordError(f"record event has a field of the wrong type: {exc}") from exc
+    except (struct.error, AttributeError, TypeError, OverflowError, UnicodeError) as exc:
+        raise LineageRecordError(f"cannot encode record {decision_id!r}: {exc}") from exc
 
 
 def encode_record(record: DecisionRecord) -> bytes:

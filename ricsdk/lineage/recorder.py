@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import hashlib
 import queue
 import threading
 import time
@@ -46,6 +47,7 @@ from typing import Any
 import structlog
 
 from ricsdk.errors import ConfigError, LineageError, LineageRecordError
+from ricsdk.lineage.encoding import encode_event_with, features_digest, stage_parts
 from ricsdk.lineage.processors import (
     BatchSink,
     ChainHasher,
@@ -62,6 +64,7 @@ from ricsdk.lineage.stats import LineageStats
 __all__ = ["LineageRecorder", "RecorderState"]
 
 log = structlog.get_logger("ricsdk.lineage.recorder")
+_sha256 = hashlib.sha256
 
 
 class RecorderState(enum.Enum):
@@ -212,6 +215,70 @@ class LineageRecorder:
         else:
             self._overflow(event)
 
+    def record_many(
+        self,
+        *,
+        e2_node: str,
+        cell: str,
+        slice_ids: Sequence[str],
+        models: Sequence[ModelRef],
+        outputs: Sequence[Sequence[float]],
+        actions: Sequence[RcAction | None],
+        features: Sequence[Sequence[float] | None] | None = None,
+        policy_ids: Sequence[Sequence[str]] | None = None,
+        decision_ids: Sequence[str] | None = None,
+        stage_ns: Mapping[str, int] | None = None,
+        cpu_ns: int = 0,
+    ) -> None:
+        """Record the decisions taken together for the slices of one cell: one record per slice, as many
+        ``record`` calls would make, with one timestamp and one copy of the stage timings for all of them.
+
+        The per-slice sequences are parallel to ``slice_ids``; ``decision_ids`` default to
+        ``{e2_node}/{cell}/{slice_id}/{timestamp_ns}``. Never blocks.
+        """
+        n = len(slice_ids)
+        for name, seq in (
+            ("models", models),
+            ("outputs", outputs),
+            ("actions", actions),
+            ("features", features),
+            ("policy_ids", policy_ids),
+            ("decision_ids", decision_ids),
+        ):
+            if seq is not None and len(seq) != n:
+                raise LineageRecordError(f"{name}: {len(seq)} entries for {n} slices", field=name)
+        ts = self._clock()
+        stages = dict(stage_ns) if stage_ns else {}
+        queue = self._queue
+        room = self._limit - len(queue)
+        for i, slice_id in enumerate(slice_ids):
+            f = features[i] if features is not None else None
+            p = policy_ids[i] if policy_ids is not None else ()
+            event: RecordEvent = {
+                "decision_id": decision_ids[i] if decision_ids is not None else f"{e2_node}/{cell}/{slice_id}/{ts}",
+                "timestamp_ns": ts,
+                "e2_node": e2_node,
+                "cell": cell,
+                "slice_id": slice_id,
+                "model": models[i],
+                "input_digest": "",
+                "features": None if f is None else _frozen(f),
+                "output": _frozen(outputs[i]),
+                "action": actions[i],
+                "policy_ids": p if type(p) is tuple else tuple(p),
+                "stage_ns": stages,
+                "cpu_ns": cpu_ns,
+            }
+            if i < room:
+                queue.append(event)
+            else:
+                self._overflow(event)
+        self.stats.recorded += n
+        if n and self._idle:
+            self._idle = False
+            if self._wake is not None:
+                self._wake.set()
+
     def _overflow(self, event: RecordEvent) -> None:
         if not self.spool.is_open:
             self.stats.lost += 1
@@ -247,6 +314,8 @@ class LineageRecorder:
         except (TypeError, ValueError, OverflowError, LineageError) as exc:
             self._reject(event, sequence, exc)
             return None
+        if self._user and event.get("stage_ns"):
+            event["stage_ns"] = dict(event["stage_ns"])  # record_many's records share one: a processor may edit
         for processor in self._user:
             try:
                 event = processor(event)
@@ -267,6 +336,9 @@ class LineageRecorder:
 
     def _reject(self, event: RecordEvent, sequence: int, exc: Exception) -> None:
         self._enricher.release(sequence)
+        self._rejected(event, exc)
+
+    def _rejected(self, event: RecordEvent, exc: Exception) -> None:
         self.stats.rejected += 1
         log.error(
             "lineage record rejected: cannot be encoded",
@@ -276,6 +348,56 @@ class LineageRecorder:
         )
 
     def _process_some(self, limit: int) -> int:
+        if self._user:
+            return self._process_chain(limit)
+        # The default chain (Enricher -> digest -> ChainHasher -> BatchSink) fused into one loop: the same
+        # records, sequences and hashes as _process_chain, without a call and a dict round trip per step.
+        queue = self._queue
+        instance = self.instance
+        enricher = self._enricher
+        clock = enricher.clock
+        tails = self._main_hasher.tails
+        items = self._batch.items
+        prev = tails.get(instance, GENESIS_HASH)
+        seq = enricher.next_sequence
+        done = 0
+        # The records of one decision (record_many) share their stage mapping, which only this recorder holds:
+        # its canonical order and encoded names are worked out once for them.
+        stages: object = None
+        parts: tuple[list[int], list[bytes]] = ([], [])
+        try:
+            while queue and done < limit:
+                event = queue.popleft()
+                done += 1
+                event["instance"] = instance
+                event["sequence"] = seq
+                if not event.get("timestamp_ns"):
+                    event["timestamp_ns"] = clock()
+                if not event.get("decision_id"):
+                    event["decision_id"] = f"{instance}/{seq}"
+                try:
+                    if not event.get("input_digest"):
+                        features = event.get("features")
+                        event["input_digest"] = "" if features is None else features_digest(features)
+                    event["prev_hash"] = prev
+                    st = event.get("stage_ns")
+                    if st is not stages:
+                        parts = stage_parts(st)
+                        stages = st
+                    body = encode_event_with(event, *parts)
+                except (TypeError, ValueError, OverflowError, LineageError) as exc:
+                    self._rejected(event, exc)  # its sequence is not used: the next record takes it
+                    continue
+                value = _sha256(body).digest()
+                items.append((instance, seq, value, body + value))
+                prev = value
+                seq += 1
+        finally:
+            enricher.next_sequence = seq
+            tails[instance] = prev
+        return done
+
+    def _process_chain(self, limit: int) -> int:
         queue = self._queue
         done = 0
         hasher = self._main_hasher

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
-from ricsdk.errors import ConfigError, LineageError
+from ricsdk.errors import ConfigError, LineageError, LineageRecordError
 from ricsdk.lineage import (
     FsyncPolicy,
     LineageRecorder,
+    RcAction,
     RecorderState,
     RecordEvent,
     Stream,
@@ -96,6 +97,94 @@ def test_hot_path_copies_numpy_rows_and_mappings(tmp_path: Path, clock: StepCloc
     assert item.record.output == (0.5,)
     assert item.record.stage_ns == (("infer", 5),)
     assert item.record.policy_ids == ("p",)
+
+
+def _many(recorder: LineageRecorder, stage_ns: dict[str, int], *, decision_ids: bool = True) -> None:
+    keys = ["1-000001", "1-000002", "2"]
+    recorder.record_many(
+        e2_node="gnb-001",
+        cell="cell-7",
+        slice_ids=keys,
+        models=[MODEL, MODEL, MODEL],
+        outputs=[np.array([1.5]), (2.5,), [3.5]],
+        actions=[RcAction(5, 60, 2, True, ""), None, RcAction(0, 10, 0, False, "held:warming-up")],
+        features=[(1.0, 2.0), np.array([3.0, 4.0]), None],
+        policy_ids=[("sla-1",), [], ()],
+        decision_ids=[f"d-{k}" for k in keys] if decision_ids else None,
+        stage_ns=stage_ns,
+        cpu_ns=77,
+    )
+
+
+def test_record_many_writes_what_one_record_per_slice_writes(tmp_path: Path) -> None:
+    stages = {"infer": 40_000, "decode": 1_200, "guard": 300}
+    many = make_recorder(tmp_path / "many", StepClock())
+    _many(many, stages)
+    stages["lineage"] = 1  # changed after the call: the records keep the timings as they were
+    _many(many, {"decode": 5})
+    single = make_recorder(tmp_path / "single", StepClock())
+    keys = ["1-000001", "1-000002", "2"]
+    actions = [RcAction(5, 60, 2, True, ""), None, RcAction(0, 10, 0, False, "held:warming-up")]
+    feats = [(1.0, 2.0), (3.0, 4.0), None]
+    pols: list[tuple[str, ...]] = [("sla-1",), (), ()]
+    clock_ns = single._clock
+    for timings in ({"infer": 40_000, "decode": 1_200, "guard": 300}, {"decode": 5}):
+        ts = clock_ns()
+        single._clock = lambda ts=ts: ts  # type: ignore[method-assign]  # one timestamp per decision
+        for k, out, act, f, pol in zip(keys, (1.5, 2.5, 3.5), actions, feats, pols, strict=True):
+            single.record(
+                decision_id=f"d-{k}",
+                e2_node="gnb-001",
+                cell="cell-7",
+                slice_id=k,
+                model=MODEL,
+                output=(out,),
+                action=act,
+                features=f,
+                policy_ids=pol,
+                stage_ns=timings,
+                cpu_ns=77,
+            )
+    assert many.drain() == single.drain() == 6
+    a = [r.record for r in many.spool.records()]
+    b = [r.record for r in single.spool.records()]
+    assert a == b, "same records, same chain hashes"
+    assert a[0].stage_ns == (("decode", 1_200), ("guard", 300), ("infer", 40_000))
+    many.close()
+    verify_spool_strict(tmp_path / "many")
+
+
+def test_record_many_defaults_and_refuses_ragged_lists(tmp_path: Path, clock: StepClock) -> None:
+    recorder = make_recorder(tmp_path / "spool", clock, queue_limit=2)
+    _many(recorder, {"decode": 5}, decision_ids=False)
+    assert recorder.stats.recorded == 3 and recorder.stats.overflowed == 1, "the third slice overflowed"
+    with pytest.raises(LineageRecordError, match="outputs: 1 entries for 2 slices"):
+        recorder.record_many(
+            e2_node="n", cell="c", slice_ids=["1", "2"], models=[MODEL, MODEL], outputs=[(1.0,)], actions=[None, None]
+        )
+    recorder.drain()
+    records = [r.record for s in (Stream.MAIN, Stream.OVERFLOW) for r in recorder.spool.records(s)]
+    assert [r.decision_id.rsplit("/", 1)[0] for r in records] == [
+        "gnb-001/cell-7/1-000001",
+        "gnb-001/cell-7/1-000002",
+        "gnb-001/cell-7/2",
+    ]
+    assert len({r.timestamp_ns for r in records}) == 1
+    recorder.close()
+    verify_spool_strict(tmp_path / "spool")
+
+
+def test_a_processor_editing_shared_stage_timings_changes_only_its_record(tmp_path: Path, clock: StepClock) -> None:
+    def edit(event: RecordEvent) -> RecordEvent:
+        if event["slice_id"] == "1-000001":
+            event["stage_ns"]["edited"] = 1
+        return event
+
+    recorder = make_recorder(tmp_path / "spool", clock, processors=[edit])
+    _many(recorder, {"decode": 5})
+    recorder.drain()
+    stages = [dict(r.record.stage_ns) for r in recorder.spool.records()]
+    assert stages == [{"decode": 5, "edited": 1}, {"decode": 5}, {"decode": 5}]
 
 
 def test_invalid_record_is_rejected_loudly_without_leaving_a_gap(tmp_path: Path, clock: StepClock) -> None:
