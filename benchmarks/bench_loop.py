@@ -194,7 +194,7 @@ class _Workers:
         self.procs: dict[str, asyncio.subprocess.Process] = {}
         self.ports: dict[str, int] = {}
 
-    async def spawn(self, kind: str, nodes: int, period_ms: int) -> None:
+    async def spawn(self, kind: str, nodes: int, period_ms: int, batch_wait_ms: float = 0.0) -> None:
         p = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -207,6 +207,8 @@ class _Workers:
             str(nodes),
             "--period-ms",
             str(period_ms),
+            "--batch-wait-ms",
+            str(batch_wait_ms),
             "--workdir",
             str(self.tmp / kind),
             "--stats",

@@ -24,7 +24,7 @@ import structlog  # noqa: E402
 from benchmarks.baseline_xapp import StraightforwardXApp  # noqa: E402
 from ricsdk.lineage import LineageRecorder, Spool, SpoolConfig  # noqa: E402
 from ricsdk.runtime.manifest import Manifest, load_manifest  # noqa: E402
-from ricsdk.runtime.runner import XAppRunner  # noqa: E402
+from ricsdk.runtime.runner import RunnerConfig, XAppRunner  # noqa: E402
 from ricsdk.transport.rmr import RmrConfig, RmrTransport  # noqa: E402
 from xapps.slice_prb_allocator.app import MANIFEST, SlicePrbAllocator  # noqa: E402
 
@@ -67,10 +67,16 @@ async def main(args: argparse.Namespace) -> None:
         app = SlicePrbAllocator(bench_manifest(nodes, args.period_ms), lineage=rec)
         await transport.start()  # the runner's start() is idempotent on it; announce the port first
         print(f"PORT {transport.port}", flush=True)
-        async with XAppRunner(app, transport):
+        config = RunnerConfig(batch_wait_s=args.batch_wait_ms / 1000.0)
+        async with XAppRunner(app, transport, config=config) as runner:
             await stop.wait()
         await rec.aclose()
-        extra = {"decisions": app.decisions, "lineage_records": rec.stats.recorded}
+        st = runner.metrics.stages
+        extra = {
+            "decisions": app.decisions,
+            "lineage_records": rec.stats.recorded,
+            "stage_mean_us": {k: round(st._sums[k] / max(1, sum(c)) / 1000, 1) for k, c in st._counts.items()},
+        }
     else:
         await transport.start()
         base = StraightforwardXApp(transport, bench_manifest(nodes, args.period_ms))
@@ -101,6 +107,7 @@ if __name__ == "__main__":
     ap.add_argument("--driver", required=True, help="host:port of the driver's RMR listener")
     ap.add_argument("--nodes", type=int, default=1)
     ap.add_argument("--period-ms", type=int, default=100)
+    ap.add_argument("--batch-wait-ms", type=float, default=0.0, help="the candidate runner's batch_wait_s, in ms")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--stats", required=True)
     level = int(__import__("os").environ.get("RICSDK_BENCH_LOG_LEVEL", "40"))

@@ -56,6 +56,11 @@ class RunnerConfig:
     #: the most messages taken from the transport at once when several are waiting (their indications go to
     #: an ``@on_indications`` handler as one batch); 1 turns batching off
     batch_max: int = 512
+    #: after the first message of a batch arrives, wait this long (seconds) for more before handling them, as
+    #: Ray Serve's ``batch_wait_timeout_s`` does: under sustained load from many cells, decisions then come in
+    #: batches of many cells (one inference call, warm caches) at the price of up to this much added latency.
+    #: Keep it well under the reporting period; 0 (the default) handles what is waiting at once.
+    batch_wait_s: float = 0.0
 
 
 class XAppRunner:
@@ -74,6 +79,9 @@ class XAppRunner:
         self.config = config or RunnerConfig()
         if self.config.batch_max < 1:
             raise ConfigError(f"batch_max must be at least 1, got {self.config.batch_max}", field="batch_max")
+        wait = self.config.batch_wait_s
+        if not (isinstance(wait, (int, float)) and 0 <= wait <= 10):
+            raise ConfigError(f"batch_wait_s must be 0..10 seconds, got {wait!r}", field="batch_wait_s")
         self.metrics = metrics or RuntimeMetrics()
         self.clock = clock
         self.lifecycle = Lifecycle()
@@ -187,8 +195,11 @@ class XAppRunner:
         ready: Callable[[int], list[Message]] | None = getattr(self.transport, "receive_ready", None)
         if more < 1:
             ready = None
+        wait = self.config.batch_wait_s if ready is not None else 0.0
         async for msg in self.transport:
             try:
+                if wait:
+                    await asyncio.sleep(wait)
                 waiting = ready(more) if ready is not None else None
                 if waiting:
                     waiting.insert(0, msg)
