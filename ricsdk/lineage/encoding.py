@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 from ricsdk.errors import LineageError, LineageRecordError
 from ricsdk.lineage.record import DecisionRecord, ModelRef, RcAction, RecordEvent, Slot
@@ -137,24 +138,27 @@ def encode_body(
         if not names[i - 1] < names[i]:
             raise LineageRecordError(f"stage names not strictly increasing at {names[i]!r}", field="stage_ns")
     return encode_event(
-        {
-            "instance": instance,
-            "sequence": sequence,
-            "timestamp_ns": timestamp_ns,
-            "decision_id": decision_id,
-            "e2_node": e2_node,
-            "cell": cell,
-            "slice_id": slice_id,
-            "model": model,
-            "input_digest": input_digest,
-            "features": features,
-            "output": output,
-            "action": action,
-            "policy_ids": policy_ids,
-            "stage_ns": dict(stages),
-            "cpu_ns": cpu_ns,
-            "prev_hash": prev_hash,
-        }
+        cast(
+            RecordEvent,
+            {
+                "instance": instance,
+                "sequence": sequence,
+                "timestamp_ns": timestamp_ns,
+                "decision_id": decision_id,
+                "e2_node": e2_node,
+                "cell": cell,
+                "slice_id": slice_id,
+                "model": model,
+                "input_digest": input_digest,
+                "features": features,
+                "output": output,
+                "action": action,
+                "policy_ids": policy_ids,
+                "stage_ns": dict(stages),
+                "cpu_ns": cpu_ns,
+                "prev_hash": prev_hash,
+            },
+        )
     )
 
 
@@ -181,24 +185,23 @@ def encode_event(event: RecordEvent) -> bytes:
 def encode_event_with(event: RecordEvent, stage_values: list[int], stage_names: list[bytes]) -> bytes:
     """:func:`encode_event` with the event's :func:`stage_parts` given (the writer's hot path: one pass over
     the event's fields, one ``struct`` call for every number)."""
-    get = event.get
-    decision_id = get("decision_id")
+    decision_id = event.get("decision_id")
     try:
         model: ModelRef = event["model"]
-        features: Sequence[float] | None = get("features")
-        action: RcAction | None = get("action")
+        features: Sequence[float] | None = event.get("features")
+        action: RcAction | None = event.get("action")
         output: Sequence[float] = event["output"]
-        policy_ids: Sequence[str] = get("policy_ids", ())
+        policy_ids: Sequence[str] = event.get("policy_ids", ())
         texts = [
             event["instance"],
-            decision_id,
+            event["decision_id"],
             event["e2_node"],
             event["cell"],
             event["slice_id"],
             model.name,
             model.version,
             model.digest,
-            get("input_digest", ""),
+            event.get("input_digest", ""),
         ]
         if action is None:
             flags = 0 if features is None else 1
@@ -219,7 +222,7 @@ def encode_event_with(event: RecordEvent, stage_values: list[int], stage_names: 
             FORMAT_VERSION,
             event["sequence"],
             event["timestamp_ns"],
-            get("cpu_ns", 0),
+            event.get("cpu_ns", 0),
             slot,
             flags,
             lo,
