@@ -55,6 +55,14 @@ def xapp() -> None:
     default=None,
     help="Use the OSC Subscription Manager and appmgr (default: when a descriptor is found).",
 )
+@click.option(
+    "--batch-wait-ms",
+    type=click.FloatRange(0, 10_000),
+    default=0.0,
+    show_default=True,
+    help="After the first indication of a batch, wait this long for more before deciding (many cells in one "
+    "batch: less CPU, up to this much more latency). Keep it well under the reporting period.",
+)
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info")
 @click.option("--console-logs", is_flag=True, help="Human-readable logs instead of JSON lines.")
 def run(
@@ -68,6 +76,7 @@ def run(
     governance: str | None,
     governance_token_file: Path | None,
     osc: bool | None,
+    batch_wait_ms: float,
     log_level: str,
     console_logs: bool,
 ) -> None:
@@ -99,6 +108,7 @@ def run(
                 osc,
                 governance,
                 token,
+                batch_wait_ms / 1000.0,
             )
         )
     except RicSdkError as exc:
@@ -116,6 +126,7 @@ async def _run(
     osc: bool | None,
     governance: str | None = None,
     token: str | None = None,
+    batch_wait_s: float = 0.0,
 ) -> None:
     from ricsdk.lineage import LineageRecorder, Spool, SpoolConfig
     from ricsdk.lineage.reporter import GrpcLineageClient, LineageReporter
@@ -173,7 +184,10 @@ async def _run(
         submgr = SubmgrSubscriber(SubmgrConfig.from_env(), ClientEndpoint(host, port, descriptor.rmr_data_port))
         subscriber = submgr
     runner = XAppRunner(
-        app, transport, subscriber=subscriber, config=RunnerConfig(app_config=descriptor.controls if descriptor else {})
+        app,
+        transport,
+        subscriber=subscriber,
+        config=RunnerConfig(app_config=descriptor.controls if descriptor else {}, batch_wait_s=batch_wait_s),
     )
     watcher = ConfigWatcher(descriptor, app.reconfigure) if descriptor is not None else None
     platform = PlatformServer(

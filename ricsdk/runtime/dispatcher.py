@@ -70,6 +70,7 @@ class Dispatcher:
         self._handler_id = handler_id
         self._async: dict[str, bool] = {}
         self._outcome_counters: dict[tuple[str, str], Any] = {}
+        self._indication_counters: dict[str, Any] = {}  # ricsdk_indications children by E2 node
         h = type(app).handlers
         self._ind_all = self._bind(h.get((HandlerKind.INDICATION, None)))
         self._ind_many = self._bind(h.get((HandlerKind.INDICATIONS, None)))
@@ -147,7 +148,12 @@ class Dispatcher:
             self.metrics.indications_malformed.labels("kpm").inc()
             log.warning("malformed E2SM-KPM", e2_node=msg.meid, error=str(exc), path=exc.path)
             return None
-        self.metrics.indications.labels(msg.meid).inc()
+        counter = self._indication_counters.get(msg.meid)
+        if counter is None:
+            if len(self._indication_counters) >= 65536:
+                self._indication_counters.clear()
+            counter = self._indication_counters[msg.meid] = self.metrics.indications.labels(msg.meid)
+        counter.inc()
         return Indication(
             msg.meid, sub.spec.name, sub.spec.cell_key, pdu, header, message, msg.received_ns or self._clock()
         )

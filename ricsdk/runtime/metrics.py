@@ -9,7 +9,7 @@ read from their stats objects at scrape time, so the hot path does not pay for t
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -111,6 +111,19 @@ class LatencyHistograms(Collector):
             self._sums[key] = 0
         counts[bisect_left(self._bounds_ns, ns)] += 1
         self._sums[key] += ns
+
+    def observe_all(self, timings: Mapping[str, int]) -> None:
+        """``observe_ns`` for every ``(key, ns)`` of ``timings`` (a decision's stages)."""
+        bounds = self._bounds_ns
+        counts_of = self._counts
+        sums = self._sums
+        for key, ns in timings.items():
+            counts = counts_of.get(key)
+            if counts is None:
+                counts = counts_of[key] = [0] * (len(bounds) + 1)
+                sums[key] = 0
+            counts[bisect_left(bounds, ns)] += 1
+            sums[key] += ns
 
     def count(self, key: str) -> int:
         return sum(self._counts.get(key, ()))

@@ -564,11 +564,10 @@ class ModelXApp(XApp):
             self._record(ind, plan, r, off, quotas, reasons, sent, stage)
             stage["lineage"] = perf() - t6
         self.decisions += 1
-        observe = self.ctx.metrics.stages.observe_ns
-        for name, ns in stage.items():
-            observe(name, ns)
+        stages = self.ctx.metrics.stages
+        stages.observe_all(stage)
         if loop_ns is not None:
-            observe("decision", loop_ns)
+            stages.observe_ns("decision", loop_ns)
         decision = Decision(ind.e2_node, ind.cell, tuple(plan.keys), tuple(quotas), sent, tuple(reasons), stage, cpid)
         self.last_decision = decision
         return decision

@@ -69,6 +69,8 @@ async def test_model_only_xapp_runs_from_its_manifest(tmp_path: Path) -> None:
         str(http_port),
         "--lineage-dir",
         str(tmp_path / "lineage"),
+        "--batch-wait-ms",
+        "2",
         env=env,
         stderr=asyncio.subprocess.PIPE,
     )

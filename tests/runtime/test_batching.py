@@ -6,6 +6,9 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+import pytest
+
+from ricsdk.errors import ConfigError
 from ricsdk.lineage import LineageRecorder, Spool, SpoolConfig, verify_spool
 from ricsdk.lineage.spool import FsyncPolicy
 from ricsdk.models.host import Slot
@@ -38,9 +41,11 @@ async def _wait(cond: object, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def _run(batch_max: int, periods: int, spool_dir: Path | None = None) -> tuple[list[object], int, int]:
-    """Step four E2 nodes in lockstep (each twice in some periods); returns the decisions in order, the
-    model's inference calls and the decisions made."""
+async def _run(
+    batch_max: int, periods: int, spool_dir: Path | None = None, *, gap_s: float = 0.0, batch_wait_s: float = 0.0
+) -> tuple[list[object], int, int]:
+    """Step four E2 nodes in lockstep (each twice in some periods, ``gap_s`` apart); returns the decisions in
+    order, the model's inference calls and the decisions made."""
     hub = MemoryHub()
     xt = hub.endpoint("xapp")
     for mtype in (12010, 12020, 12040):
@@ -75,11 +80,13 @@ async def _run(batch_max: int, periods: int, spool_dir: Path | None = None) -> t
         return out
 
     app.decide_many = spy  # type: ignore[method-assign]
-    async with XAppRunner(app, xt, config=RunnerConfig(batch_max=batch_max)):
+    async with XAppRunner(app, xt, config=RunnerConfig(batch_max=batch_max, batch_wait_s=batch_wait_s)):
         await _wait(lambda: all(n.subscriptions for n in nodes), "subscriptions")
         sent = 0
         for p in range(periods):
-            for node in nodes:  # no yield in between: the xApp finds them all queued
+            for node in nodes:  # without a gap, no yield in between: the xApp finds them all queued
+                if gap_s:
+                    await asyncio.sleep(gap_s)
                 sent += await node.step()
                 if p % 5 == 4:  # the same cell twice in one batch
                     sent += await node.step()
@@ -105,6 +112,22 @@ async def test_batched_decisions_equal_one_at_a_time(tmp_path: Path) -> None:
     report = verify_spool(tmp_path / "lineage")
     assert report.ok, report.issues
     assert report.records == n_many * len(_manifest().slices)
+
+
+async def test_batch_wait_gathers_indications_that_arrive_apart() -> None:
+    one, calls_one, n_one = await _run(512, 10, gap_s=0.005)
+    assert calls_one >= n_one - 4, "5 ms apart and no batch window: each indication is decided alone"
+    many, calls_many, n_many = await _run(512, 10, gap_s=0.005, batch_wait_s=0.1)
+    assert many == one and n_many == n_one == 4 * 12
+    assert calls_many <= 2 * 10, "the window gathers a period's four cells (split where a cell repeats)"
+
+
+def test_batch_wait_is_checked() -> None:
+    hub = MemoryHub()
+    app = SlicePrbAllocator.from_manifest(manifest=_manifest())
+    for bad in (-0.001, 11.0, float("nan")):
+        with pytest.raises(ConfigError, match="batch_wait_s"):
+            XAppRunner(app, hub.endpoint(f"x{bad}"), config=RunnerConfig(batch_wait_s=bad))
 
 
 def test_inbox_take_ready_returns_what_is_queued_without_waiting() -> None:
