@@ -98,7 +98,15 @@ def _checked_hash(value: bytes) -> bytes:
 def features_digest(features: Sequence[float]) -> str:
     """Hex sha256 of a feature row: ``u32 n`` then ``n x f64``, little-endian."""
     n = len(features)
-    return _sha256(_u32(n) + struct.pack(f"<{n}d", *features)).hexdigest()
+    row = _ROWS.get(n)
+    if row is None:
+        row = struct.Struct(f"<I{n}d")
+        if len(_ROWS) < 256:
+            _ROWS[n] = row
+    return _sha256(row.pack(n, *features)).hexdigest()
+
+
+_ROWS: dict[int, struct.Struct] = {}
 
 
 def _utf8(texts: list[str]) -> list[bytes]:
@@ -162,8 +170,8 @@ def encode_body(
     )
 
 
-def stage_parts(stage_ns: Mapping[str, int] | None) -> tuple[list[int], list[bytes]]:
-    """The stage timings of an event in their canonical order: ``(values, UTF-8 names)``.
+def stage_parts(stage_ns: Mapping[str, int] | None) -> tuple[list[int], list[str]]:
+    """The stage timings of an event in their canonical order: ``(values, names)``.
 
     Records taken together share one stage mapping; the writer computes this once for them.
     """
@@ -171,7 +179,7 @@ def stage_parts(stage_ns: Mapping[str, int] | None) -> tuple[list[int], list[byt
         return [], []
     try:
         names = sorted(stage_ns)  # dict keys: sorted means strictly increasing
-        return [stage_ns[name] for name in names], _utf8(names)
+        return [stage_ns[name] for name in names], names
     except (TypeError, AttributeError) as exc:
         raise LineageRecordError(f"stage timings must map names to ns: {exc}", field="stage_ns") from exc
 
@@ -182,7 +190,7 @@ def encode_event(event: RecordEvent) -> bytes:
     return encode_event_with(event, values, names)
 
 
-def encode_event_with(event: RecordEvent, stage_values: list[int], stage_names: list[bytes]) -> bytes:
+def encode_event_with(event: RecordEvent, stage_values: list[int], stage_names: list[str]) -> bytes:
     """:func:`encode_event` with the event's :func:`stage_parts` given (the writer's hot path: one pass over
     the event's fields, one ``struct`` call for every number)."""
     decision_id = event.get("decision_id")
@@ -211,14 +219,21 @@ def encode_event_with(event: RecordEvent, stage_values: list[int], stage_names: 
             lo, hi, dedicated = action.min_prb_pct, action.max_prb_pct, action.dedicated_prb_pct
             texts.append(action.reason)
         texts += policy_ids
-        raw = _utf8(texts)
-        raw += stage_names
+        texts += stage_names
+        joined = "".join(texts)
+        if joined.isascii():  # the usual case: one encode, and byte lengths are character lengths
+            strings = joined.encode("ascii")
+            lengths: Iterable[int] = map(len, texts)
+        else:
+            raw = _utf8(texts)
+            strings = b"".join(raw)
+            lengths = map(len, raw)
         n_features = 0 if features is None else len(features)
         n_stages = len(stage_names)
         slot = _SLOT_CODE.get(model.slot)
         if slot is None:
             raise LineageRecordError(f"unknown model slot {model.slot!r}", field="model")
-        numbers = _layout(n_features + len(output), len(raw), n_stages).pack(
+        numbers = _layout(n_features + len(output), len(texts), n_stages).pack(
             FORMAT_VERSION,
             event["sequence"],
             event["timestamp_ns"],
@@ -234,10 +249,10 @@ def encode_event_with(event: RecordEvent, stage_values: list[int], stage_names: 
             n_stages,
             *(features or ()),
             *output,
-            *map(len, raw),
+            *lengths,
             *stage_values,
         )
-        return b"".join((numbers, *raw, _checked_hash(event["prev_hash"])))
+        return b"".join((numbers, strings, _checked_hash(event["prev_hash"])))
     except LineageRecordError:
         raise
     except KeyError as exc:

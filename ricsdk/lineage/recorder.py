@@ -364,7 +364,7 @@ class LineageRecorder:
         # The records of one decision (record_many) share their stage mapping, which only this recorder holds:
         # its canonical order and encoded names are worked out once for them.
         stages: object = None
-        parts: tuple[list[int], list[bytes]] = ([], [])
+        parts: tuple[list[int], list[str]] = ([], [])
         try:
             while queue and done < limit:
                 event = queue.popleft()

@@ -146,3 +146,13 @@ def test_snssai_and_action_validation() -> None:
         snssai(256)
     with pytest.raises(LineageRecordError):
         RcAction(0, 101, 0, True)
+
+
+def test_non_ascii_and_lone_surrogate_texts_round_trip() -> None:
+    """The ASCII fast path and the UTF-8 (surrogatepass) path give the lengths and bytes the format defines."""
+    record = DecisionRecord(**{**_fields(GOLDEN), "cell": "zelle-\u00e9\u4e2d", "slice_id": "s\ud800", "hash": b""})
+    body = encode_record(record)
+    assert "zelle-\u00e9\u4e2d".encode() in body and "s\ud800".encode("utf-8", "surrogatepass") in body
+    decoded, _ = decode_payload(_payload(record))
+    assert (decoded.cell, decoded.slice_id) == (record.cell, record.slice_id)
+    assert encode_record(decoded) == body
