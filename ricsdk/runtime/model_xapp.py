@@ -408,32 +408,19 @@ class ModelXApp(XApp):
         return (await self.decide_many((ind,)))[0]
 
     async def decide_many(self, inds: Sequence[Indication]) -> list[Decision | None]:
-        """Decide on indications received together: one feature update and one inference call for all their
-        slices, then per indication the guard, one control and its lineage, in arrival order.
+        """Decide on indications received together: the feature windows updated in arrival order, one inference
+        call for all their slices, then per indication the guard, one control and its lineage, in arrival order.
 
-        Two indications of the same cell are never in one feature update (the second one's window must see the
-        first); they split the batch. In a batch, the shared stages (extract, features, infer) are recorded as
-        the batch's time divided by its indications.
+        A cell that reports several periods in one batch (a backlog) has them in successive feature updates,
+        each window seeing the periods before it, and still one inference call for the whole batch: a model's
+        output depends on its feature row only. In a batch, the shared stages (extract, features, infer) are
+        recorded as the batch's time divided by its indications.
         """
         out: list[Decision | None] = [None] * len(inds)
-        group: list[tuple[int, Indication]] = []
-        cells: set[tuple[str, str]] = set()
-        for idx, ind in enumerate(inds):
-            cell = (ind.e2_node, ind.cell)
-            if cell in cells:
-                await self._decide_group(group, out)
-                group, cells = [], set()
-            group.append((idx, ind))
-            cells.add(cell)
-        if group:
-            await self._decide_group(group, out)
-        return out
-
-    async def _decide_group(self, items: list[tuple[int, Indication]], out: list[Decision | None]) -> None:
         perf = self._perf
         t0 = perf()
         preps: list[tuple[int, Indication, _Plan, NDArray[np.float64]]] = []
-        for idx, ind in items:
+        for idx, ind in enumerate(inds):
             msg = ind.message
             if not isinstance(msg, IndicationMessageF1) or not msg.meas_info:
                 self._withhold("no-format-1-measurements")
@@ -446,19 +433,41 @@ class ModelXApp(XApp):
             self._last_values[(ind.e2_node, ind.cell)] = (plan, values)
             preps.append((idx, ind, plan, values))
         if not preps:
-            return
-        if len(preps) == 1:
-            plan, values = preps[0][2], preps[0][3]
-            rows, keys = plan.rows, plan.keys
-        else:
-            rows = np.concatenate([p[2].rows for p in preps])
-            keys = [k for p in preps for k in p[2].keys]
-            values = np.concatenate([p[3] for p in preps])
+            return out
         t1 = perf()
         store = self.store
-        store.update(rows, values)
-        x = store.matrix(rows)
-        ready = store.ready(rows)
+        # Feature updates in waves: a wave holds each cell at most once, in arrival order.
+        xs: list[NDArray[np.float32]] = []
+        readies: list[NDArray[np.bool_]] = []
+        all_rows: list[NDArray[np.intp]] = []
+        keys: list[str] = []
+        first = 0
+        cells: set[tuple[str, str]] = set()
+        for k in range(len(preps) + 1):
+            if k < len(preps):
+                ind = preps[k][1]
+                cell = (ind.e2_node, ind.cell)
+                if cell not in cells:
+                    cells.add(cell)
+                    continue
+            wave = preps[first:k]
+            if len(wave) == 1:
+                rows, values = wave[0][2].rows, wave[0][3]
+            else:
+                rows = np.concatenate([p[2].rows for p in wave])
+                values = np.concatenate([p[3] for p in wave])
+            store.update(rows, values)
+            xs.append(store.matrix(rows))
+            readies.append(store.ready(rows))
+            all_rows.append(rows)
+            for p in wave:
+                keys += p[2].keys
+            first = k
+            cells = {cell} if k < len(preps) else set()
+        if len(xs) == 1:
+            x, ready, rows = xs[0], readies[0], all_rows[0]
+        else:
+            x, ready, rows = np.concatenate(xs), np.concatenate(readies), np.concatenate(all_rows)
         incomplete = incomplete_rows(x)
         t2 = perf()
         result = self.host.infer(rows, keys, x)
@@ -478,6 +487,7 @@ class ModelXApp(XApp):
         for idx, ind, plan, _ in preps:
             out[idx] = await self._act(ind, plan, rows_out, off, dict(shared), t0)
             off += len(plan.keys)
+        return out
 
     async def _act(self, ind: Indication, plan: _Plan, r: _Rows, off: int, stage: dict[str, int], t0: int) -> Decision:
         """Guard, control and lineage for one indication whose rows are ``off .. off + len(plan.keys)``."""
