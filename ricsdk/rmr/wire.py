@@ -33,6 +33,12 @@ Receiving (``FrameReader``), following librmr 4.9.3+:
   next frame is read normally.
 
 Every error carries the offending bytes (``err.data``, truncated to 512 bytes).
+
+The hot paths: ``parse_frame`` builds the header and frame without re-running their field checks (the struct
+layout already bounds every integer and octet field, the lengths are checked against the frame, and a text
+field that fills its slot without a NUL is refused), about 3 µs a frame instead of 7; ``SenderEncoder`` writes a
+data frame of one sender straight to bytes, byte-identical to ``encode_frame(build_frame(...))`` (0.6 µs
+instead of 7). Both are pinned by tests against the validated constructors.
 """
 
 from __future__ import annotations
