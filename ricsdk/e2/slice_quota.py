@@ -223,10 +223,22 @@ def _message(entries: Sequence[Structure], ids: QuotaParamIds) -> ControlMessage
     return ControlMessageFormat1((RanParameter(ids.rrm_policy_ratio_list, StructureList(tuple(entries))),))
 
 
-def _check_quotas(quotas: Sequence[SliceQuota]) -> None:
-    n = len(quotas)
+def _check_count(n: int) -> None:
     if not 1 <= n <= _MAX_ENTRIES:
         raise E2ValueError(f"{n} quotas: a quota list holds 1..{_MAX_ENTRIES} slices", field="quotas", value=n)
+
+
+def _check_list(n: int, distinct: int, total_min: int) -> None:
+    """The checks on a whole quota list: each slice once, the min ratios adding up to at most 100."""
+    if distinct != n:
+        raise E2ValueError("a slice (plmn, snssai) appears more than once", field="quotas")
+    if total_min > 100:
+        raise E2ValueError(f"the min ratios add up to {total_min} % (> 100)", field="min_ratio", value=total_min)
+
+
+def _check_quotas(quotas: Sequence[SliceQuota]) -> None:
+    n = len(quotas)
+    _check_count(n)
     keys = set()
     total_min = 0
     for q in quotas:
@@ -234,10 +246,7 @@ def _check_quotas(quotas: Sequence[SliceQuota]) -> None:
             raise E2ValueError("must be SliceQuota", field="quotas", value=q)
         keys.add((q.plmn, q.snssai))
         total_min += q.min_ratio
-    if len(keys) != n:
-        raise E2ValueError("a slice (plmn, snssai) appears more than once", field="quotas")
-    if total_min > 100:
-        raise E2ValueError(f"the min ratios add up to {total_min} % (> 100)", field="min_ratio", value=total_min)
+    _check_list(n, len(keys), total_min)
 
 
 def quota_control_message(
@@ -537,25 +546,26 @@ class SliceQuotaEncoder:
         twice, the min ratios adding up to at most 100) run on every call.
         """
         n = len(rows)
-        if not 1 <= n <= _MAX_ENTRIES:
-            raise E2ValueError(f"{n} quotas: a quota list holds 1..{_MAX_ENTRIES} slices", field="quotas", value=n)
+        _check_count(n)
         cache = self._entries
         parts = [self._head, (n - 1).to_bytes(2, "big")]
         total_min = 0
         for snssai, q in rows:
             key = (plmn, snssai, q)
-            e = cache.get(key)
-            if e is None:
+            try:
+                e = cache.get(key)
+                keep = True
+            except TypeError:  # unhashable (a bytearray PLMN, a list of ratios): validated below, not kept
+                e, keep = None, False
+            if e is None or not (type(q[0]) is type(q[1]) is type(q[2]) is int):  # 10.0 is not 10 here
                 e = self._entry(SliceQuota(plmn, snssai, *q))
-                if len(cache) >= 1 << 16:
-                    cache.clear()
-                cache[key] = e
+                if keep:
+                    if len(cache) >= 1 << 16:
+                        cache.clear()
+                    cache[key] = e
             total_min += q[0]
             parts.append(e)
-        if total_min > 100:
-            raise E2ValueError(f"the min ratios add up to {total_min} % (> 100)", field="min_ratio", value=total_min)
-        if n > 1 and len({r[0] for r in rows}) != n:
-            raise E2ValueError("a slice (plmn, snssai) appears more than once", field="quotas")
+        _check_list(n, n if n == 1 else len({r[0] for r in rows}), total_min)
         return b"".join(parts)
 
     def encode(self, quotas: Sequence[SliceQuota]) -> tuple[bytes, bytes]:

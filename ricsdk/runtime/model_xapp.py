@@ -419,7 +419,7 @@ class ModelXApp(XApp):
         out: list[Decision | None] = [None] * len(inds)
         perf = self._perf
         t0 = perf()
-        preps: list[tuple[int, Indication, _Plan, NDArray[np.float64]]] = []
+        preps: list[_Prep] = []
         for idx, ind in enumerate(inds):
             msg = ind.message
             if not isinstance(msg, IndicationMessageF1) or not msg.meas_info:
@@ -436,21 +436,11 @@ class ModelXApp(XApp):
             return out
         t1 = perf()
         store = self.store
-        # Feature updates in waves: a wave holds each cell at most once, in arrival order.
         xs: list[NDArray[np.float32]] = []
         readies: list[NDArray[np.bool_]] = []
         all_rows: list[NDArray[np.intp]] = []
         keys: list[str] = []
-        first = 0
-        cells: set[tuple[str, str]] = set()
-        for k in range(len(preps) + 1):
-            if k < len(preps):
-                ind = preps[k][1]
-                cell = (ind.e2_node, ind.cell)
-                if cell not in cells:
-                    cells.add(cell)
-                    continue
-            wave = preps[first:k]
+        for wave in _waves(preps):
             if len(wave) == 1:
                 rows, values = wave[0][2].rows, wave[0][3]
             else:
@@ -462,8 +452,6 @@ class ModelXApp(XApp):
             all_rows.append(rows)
             for p in wave:
                 keys += p[2].keys
-            first = k
-            cells = {cell} if k < len(preps) else set()
         if len(xs) == 1:
             x, ready, rows = xs[0], readies[0], all_rows[0]
         else:
@@ -743,6 +731,23 @@ class _Rows:
 
 _OK = int(RowStatus.OK)
 _NO_MODEL = ModelRef("none", "0", "0" * 64, LineageSlot.ACTIVE)
+
+
+_Prep = tuple[int, Indication, "_Plan", NDArray[np.float64]]
+
+
+def _waves(preps: list[_Prep]) -> Iterator[list[_Prep]]:
+    """Contiguous runs of ``preps`` in which no cell appears twice: one feature update each, so a cell's periods
+    reach its windows in arrival order."""
+    start = 0
+    cells: set[tuple[str, str]] = set()
+    for k, prep in enumerate(preps):
+        cell = (prep[1].e2_node, prep[1].cell)
+        if cell in cells:
+            yield preps[start:k]
+            start, cells = k, set()
+        cells.add(cell)
+    yield preps[start:]
 
 
 def _limits(b: SliceBounds | None) -> tuple[int, int, int]:

@@ -120,6 +120,58 @@ def test_the_template_encoder_is_byte_identical_to_the_generic_encoder(
     assert decode_slice_quotas(header, message, ids) == tuple(quotas)
 
 
+@settings(max_examples=60)
+@given(quota_lists(), id_sets)
+def test_encode_rows_is_byte_identical_to_encode_message_and_reuses_entries(
+    quotas: list[SliceQuota], ids: QuotaParamIds
+) -> None:
+    enc = SliceQuotaEncoder(ids)
+    plmn = quotas[0].plmn
+    same_plmn = [SliceQuota(plmn, q.snssai, q.min_ratio, q.max_ratio, q.dedicated_ratio) for q in quotas]
+    if len({q.snssai for q in same_plmn}) != len(same_plmn):
+        return  # two PLMNs' copies of one S-NSSAI: not one list under a single PLMN
+    rows = [(q.snssai, (q.min_ratio, q.max_ratio, q.dedicated_ratio)) for q in same_plmn]
+    expected = enc.encode_message(same_plmn)
+    assert enc.encode_rows(plmn, rows) == expected
+    assert enc.encode_rows(plmn, rows) == expected, "from the entry cache"
+    assert enc.encode_rows(plmn, rows[::-1]) == enc.encode_message(same_plmn[::-1])
+
+
+@pytest.mark.parametrize(
+    ("rows", "field"),
+    [
+        ([], "quotas"),
+        ([(Snssai.of(1), (10, 50, 0))] * 2, "quotas"),
+        ([(Snssai.of(1), (60, 60, 0)), (Snssai.of(2), (50, 60, 0))], "min_ratio"),
+        ([(Snssai.of(1), (50, 40, 0))], "min_ratio"),
+        ([(Snssai.of(1), (10, 101, 0))], "max_ratio"),
+        ([(Snssai.of(1), (10, 50, 20))], "dedicated_ratio"),
+        ([(Snssai.of(1), (10.5, 50, 0))], "min_ratio"),
+        ([(Snssai.of(1), (10.0, 50, 0))], "min_ratio"),
+    ],
+    ids=[
+        "empty",
+        "repeated-slice",
+        "min-over-100",
+        "min-over-max",
+        "max-over-100",
+        "dedicated-over-min",
+        "float",
+        "float-equal-to-a-cached-int",
+    ],
+)
+def test_encode_rows_refuses_what_encode_message_refuses(rows: list[Any], field: str) -> None:
+    enc = SliceQuotaEncoder()
+    enc.encode_rows(PLMN, [(Snssai.of(1), (10, 50, 0))])  # a valid entry in the cache changes nothing below
+    with pytest.raises(E2ValueError) as info:
+        enc.encode_rows(PLMN, rows)
+    assert info.value.field == field
+    with pytest.raises(E2ValueError):
+        enc.encode_rows(b"\x00\x01", [(Snssai.of(1), (10, 50, 0))])  # a PLMN of 2 octets
+    with pytest.raises(E2ValueError, match="plmn"):
+        enc.encode_rows(bytearray(PLMN), [(Snssai.of(1), (10, 50, 0))])  # unhashable, still a typed error
+
+
 def test_encode_slice_quotas_uses_the_default_preset_and_ue_id() -> None:
     quotas = eight_slices()
     header, message = encode_slice_quotas(quotas)
