@@ -58,6 +58,7 @@ __all__ = [
     "TraceRecord",
     "UNKNOWN_NODE",
     "call_process_id_of",
+    "control_ids_of",
     "decode_comment",
     "dissector_for",
     "e2ap_route",
@@ -400,6 +401,13 @@ def _find_ie(pdu: bytes, wanted: int) -> tuple[int, int] | None:
     Only the octets up to the IE are read; a PDU whose outer length is fragmented (over 16 K) is walked within
     its first fragment.
     """
+    return _find_ies(pdu, (wanted,))[0]
+
+
+def _find_ies(pdu: bytes, wanted: tuple[int, ...]) -> list[tuple[int, int] | None]:
+    """:func:`_find_ie` for several IEs in one walk (stopping once all are found), in the order asked."""
+    found: list[tuple[int, int] | None] = [None] * len(wanted)
+    missing = len(wanted)
     _kind_proc(pdu)
     n, body, _ = _length(pdu, 3)
     end = min(body + n, len(pdu))
@@ -414,15 +422,18 @@ def _find_ie(pdu: bytes, wanted: int) -> tuple[int, int] | None:
         length, value, fragmented = _length(pdu, off + 3)
         if fragmented or value + length > end:
             raise TraceError(f"IE {ie_id} runs past the PDU", data=pdu, offset=off)
-        if ie_id == wanted:
-            return value, length
+        if ie_id in wanted:
+            k = wanted.index(ie_id)
+            if found[k] is None:
+                found[k] = (value, length)
+                missing -= 1
+                if not missing:
+                    break
         off = value + length
-    return None
+    return found
 
 
-def _request_id_offset(pdu: bytes) -> int | None:
-    """Offset of the 4 octets (requestor, instance) of the RICrequestID IE value, or None if there is none."""
-    found = _find_ie(pdu, _IE_REQUEST_ID)
+def _request_id_at(pdu: bytes, found: tuple[int, int] | None) -> int | None:
     if found is None:
         return None
     value, length = found
@@ -431,30 +442,41 @@ def _request_id_offset(pdu: bytes) -> int | None:
     return value + 1
 
 
-def call_process_id_of(pdu: bytes) -> bytes | None:
-    """The RICcallProcessID octets of an E2AP PDU, or None when it carries none or is unreadable."""
-    try:
-        found = _find_ie(pdu, _IE_CALL_PROCESS_ID)
-        if found is None:
-            return None
-        value, length = found
-        n, start, fragmented = _length(pdu, value)
-    except TraceError:
+def _request_id_offset(pdu: bytes) -> int | None:
+    """Offset of the 4 octets (requestor, instance) of the RICrequestID IE value, or None if there is none."""
+    return _request_id_at(pdu, _find_ie(pdu, _IE_REQUEST_ID))
+
+
+def _call_process_id_at(pdu: bytes, found: tuple[int, int] | None) -> bytes | None:
+    if found is None:
         return None
+    value, length = found
+    n, start, fragmented = _length(pdu, value)
     if fragmented or start + n > value + length:
         return None
     return pdu[start : start + n]
 
 
-def ran_function_of(pdu: bytes) -> int | None:
-    """The RANfunctionID of an E2AP PDU, or None when it carries none or is unreadable."""
-    try:
-        found = _find_ie(pdu, _IE_RAN_FUNCTION_ID)
-    except TraceError:
-        return None
+def _ran_function_at(pdu: bytes, found: tuple[int, int] | None) -> int | None:
     if found is None or found[1] != 2:
         return None
     return ((pdu[found[0]] << 8) | pdu[found[0] + 1]) & 0x0FFF
+
+
+def call_process_id_of(pdu: bytes) -> bytes | None:
+    """The RICcallProcessID octets of an E2AP PDU, or None when it carries none or is unreadable."""
+    try:
+        return _call_process_id_at(pdu, _find_ie(pdu, _IE_CALL_PROCESS_ID))
+    except TraceError:
+        return None
+
+
+def ran_function_of(pdu: bytes) -> int | None:
+    """The RANfunctionID of an E2AP PDU, or None when it carries none or is unreadable."""
+    try:
+        return _ran_function_at(pdu, _find_ie(pdu, _IE_RAN_FUNCTION_ID))
+    except TraceError:
+        return None
 
 
 def request_id_of(pdu: bytes) -> tuple[int, int] | None:
@@ -466,6 +488,25 @@ def request_id_of(pdu: bytes) -> tuple[int, int] | None:
     if off is None:
         return None
     return (pdu[off] << 8) | pdu[off + 1], (pdu[off + 2] << 8) | pdu[off + 3]
+
+
+def control_ids_of(pdu: bytes) -> tuple[tuple[int, int] | None, int | None, bytes | None]:
+    """``(request_id_of, ran_function_of, call_process_id_of)`` of one PDU in one walk of its IEs (a replay
+    answers every control it collects); each part is None when absent or unreadable, as there."""
+    try:
+        rid_ie, function_ie, cpid_ie = _find_ies(pdu, (_IE_REQUEST_ID, _IE_RAN_FUNCTION_ID, _IE_CALL_PROCESS_ID))
+    except TraceError:  # a damaged IE somewhere: each reader on its own sees as far as it needs to
+        return request_id_of(pdu), ran_function_of(pdu), call_process_id_of(pdu)
+    try:
+        off = _request_id_at(pdu, rid_ie)
+        rid = None if off is None else ((pdu[off] << 8) | pdu[off + 1], (pdu[off + 2] << 8) | pdu[off + 3])
+    except TraceError:
+        rid = None
+    try:
+        cpid = _call_process_id_at(pdu, cpid_ie)
+    except TraceError:
+        cpid = None
+    return rid, _ran_function_at(pdu, function_ie), cpid
 
 
 def with_request_id(pdu: bytes, requestor_id: int, instance_id: int) -> bytes:

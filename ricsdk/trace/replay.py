@@ -62,7 +62,7 @@ from ricsdk.errors import ConfigError, E2DecodeError, E2ValueError, TransportErr
 from ricsdk.trace.records import (
     Direction,
     TraceRecord,
-    call_process_id_of,
+    control_ids_of,
     ran_function_of,
     request_id_of,
     with_request_id,
@@ -564,13 +564,11 @@ class ReplayTransport:
         mode = self.config.control_answers
         if mode is ControlAnswers.NONE:
             return
-        payload = msg.payload
-        rid, function = request_id_of(payload), ran_function_of(payload)
+        rid, function, cpid = control_ids_of(msg.payload)
         if rid is None or function is None:
             log.warning("replay: the xApp sent a control request without RICrequestID / RANfunctionID (unanswered)")
             return
         request_id = e2ap.RicRequestId(*rid)
-        cpid = call_process_id_of(payload)
         if mode is ControlAnswers.REPLAY:
             recorded = self._nodes[msg.meid].control_answers
             while recorded:

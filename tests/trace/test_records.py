@@ -17,6 +17,7 @@ from ricsdk.trace.records import (
     TraceError,
     TraceRecord,
     call_process_id_of,
+    control_ids_of,
     decode_comment,
     dissector_for,
     e2ap_route,
@@ -60,11 +61,13 @@ def test_e2ap_route_and_request_id(msg: m.E2apMessage, direction: Direction, mty
     decoded = m.decode_e2ap(rewritten)
     assert decoded == dataclasses.replace(msg, request_id=m.RicRequestId(7, 65535))  # type: ignore[arg-type]
     assert ran_function_of(pdu) == msg.ran_function_id  # type: ignore[union-attr]
+    assert control_ids_of(pdu) == (request_id_of(pdu), ran_function_of(pdu), call_process_id_of(pdu))
 
 
 def test_call_process_id_and_either_direction_procedures() -> None:
     ctl = m.encode_e2ap(MESSAGES[1][0])
     assert call_process_id_of(ctl) == b"\x00\x00\x00\x07"
+    assert control_ids_of(ctl) == ((1234, 56), ran_function_of(ctl), b"\x00\x00\x00\x07")
     assert call_process_id_of(m.encode_e2ap(MESSAGES[0][0])) is None
     err = m.encode_e2ap(m.ErrorIndication(request_id=RID, cause=CAUSE))
     assert e2ap_route(err) == (Direction.IN, 12006)
@@ -85,9 +88,7 @@ def test_request_id_rewrite_in_any_size_of_indication(req: int, inst: int, body:
 
 @given(st.binary(max_size=200))
 def test_fuzz_ie_readers(data: bytes) -> None:
-    request_id_of(data)
-    ran_function_of(data)
-    call_process_id_of(data)
+    assert control_ids_of(data) == (request_id_of(data), ran_function_of(data), call_process_id_of(data))
     with contextlib.suppress(TraceError, ValueError):
         with_request_id(data, 1, 1)
     with contextlib.suppress(TraceError):
