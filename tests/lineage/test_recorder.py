@@ -174,6 +174,30 @@ def test_record_many_defaults_and_refuses_ragged_lists(tmp_path: Path, clock: St
     verify_spool_strict(tmp_path / "spool")
 
 
+async def test_a_bad_slice_of_record_many_is_rejected_alone(tmp_path: Path, clock: StepClock) -> None:
+    recorder = make_recorder(tmp_path / "spool", clock)
+    await recorder.start()
+    recorder.record_many(
+        e2_node="gnb-001",
+        cell="cell-7",
+        slice_ids=["1", "2", "3"],
+        models=[MODEL] * 3,
+        outputs=[(1.0,), ("not a number",), (3.0,)],
+        actions=[None] * 3,
+        stage_ns={"decode": 5},
+    )
+    assert recorder.queue_depth == 3
+    with capture_logs() as logs:
+        await recorder.stop()  # writes everything queued, leaves the spool open
+    assert recorder.queue_depth == 0
+    assert recorder.stats.rejected == 1 and recorder.stats.recorded == 3
+    assert any(e["event"].startswith("lineage record rejected") for e in logs)
+    written = [r.record for r in recorder.spool.records()]
+    assert [(r.slice_id, r.sequence) for r in written] == [("1", 0), ("3", 1)], "no gap where the bad one was"
+    await recorder.aclose()
+    verify_spool_strict(tmp_path / "spool")
+
+
 def test_a_processor_editing_shared_stage_timings_changes_only_its_record(tmp_path: Path, clock: StepClock) -> None:
     def edit(event: RecordEvent) -> RecordEvent:
         if event["slice_id"] == "1-000001":
