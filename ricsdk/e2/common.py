@@ -703,48 +703,43 @@ def _dec_gnb_id_choice(dec: PerDecoder, what: str) -> BitString:
     return BitString(value, n)
 
 
-def _enc_global_gnb_id(enc: PerEncoder, v: GlobalGnbId) -> None:
+def _enc_plmn_gnb_id(enc: PerEncoder, plmn: bytes, gnb_id: BitString) -> None:
     enc.put(0, 1)
-    enc.octets(v.plmn_identity)
-    _enc_gnb_id_choice(enc, v.gnb_id)
+    enc.octets(plmn)
+    _enc_gnb_id_choice(enc, gnb_id)
+
+
+def _dec_plmn_gnb_id(dec: PerDecoder, plmn_field: str, id_field: str, choice: str) -> tuple[bytes, BitString]:
+    """SEQUENCE { PLMN identity, a gNB-ID CHOICE, ... } (GlobalgNB-ID and GlobalenGNB-ID share this shape)."""
+    ext = dec.bit()
+    f = plmn_field
+    try:
+        plmn = dec.octets(3)
+        f = id_field
+        gnb = _dec_gnb_id_choice(dec, choice)
+        if ext:
+            f = "extensions"
+            dec.skip_extensions()
+    except E2DecodeError as e:
+        e.add_context(f)
+        raise
+    return plmn, gnb
+
+
+def _enc_global_gnb_id(enc: PerEncoder, v: GlobalGnbId) -> None:
+    _enc_plmn_gnb_id(enc, v.plmn_identity, v.gnb_id)
 
 
 def _dec_global_gnb_id(dec: PerDecoder) -> GlobalGnbId:
-    ext = dec.bit()
-    f = "pLMNIdentity"
-    try:
-        plmn = dec.octets(3)
-        f = "gNB-ID"
-        gnb = _dec_gnb_id_choice(dec, "GNB-ID")
-        if ext:
-            f = "extensions"
-            dec.skip_extensions()
-    except E2DecodeError as e:
-        e.add_context(f)
-        raise
-    return GlobalGnbId(plmn, gnb)
+    return GlobalGnbId(*_dec_plmn_gnb_id(dec, "pLMNIdentity", "gNB-ID", "GNB-ID"))
 
 
 def _enc_global_en_gnb_id(enc: PerEncoder, v: GlobalEnGnbId) -> None:
-    enc.put(0, 1)
-    enc.octets(v.plmn_identity)
-    _enc_gnb_id_choice(enc, v.en_gnb_id)
+    _enc_plmn_gnb_id(enc, v.plmn_identity, v.en_gnb_id)
 
 
 def _dec_global_en_gnb_id(dec: PerDecoder) -> GlobalEnGnbId:
-    ext = dec.bit()
-    f = "pLMN-Identity"
-    try:
-        plmn = dec.octets(3)
-        f = "en-gNB-ID"
-        gnb = _dec_gnb_id_choice(dec, "EN-GNB-ID")
-        if ext:
-            f = "extensions"
-            dec.skip_extensions()
-    except E2DecodeError as e:
-        e.add_context(f)
-        raise
-    return GlobalEnGnbId(plmn, gnb)
+    return GlobalEnGnbId(*_dec_plmn_gnb_id(dec, "pLMN-Identity", "en-gNB-ID", "EN-GNB-ID"))
 
 
 def _enc_global_ng_enb_id(enc: PerEncoder, v: GlobalNgEnbId) -> None:
