@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench lint typecheck venv system-deps lock clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+$(VENV)/.installed: pyproject.toml constraints.txt setup.py ricsdk/features/_kernel.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
@@ -36,7 +36,7 @@ typecheck: venv
 	$(BIN)/mypy ricsdk xapps rapps
 
 test: venv system-deps lint typecheck
-	$(BIN)/pytest -q -p no:cacheprovider
+	RICSDK_REQUIRE_KERNEL=1 $(BIN)/pytest -q -p no:cacheprovider
 	$(PY) -m benchmarks --quick > /dev/null
 
 bench: venv

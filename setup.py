@@ -1,6 +1,11 @@
 """Build hook: generate ``ricsdk._proto`` from ``proto/`` whenever the package is built.
 
-All metadata lives in pyproject.toml; this file only extends two setuptools commands:
+All metadata lives in pyproject.toml; this file declares the optional C extension and extends two setuptools
+commands:
+
+- ``ricsdk.features._kernel`` (``ricsdk/features/_kernel.c``): the feature store's small-batch path in C. It is
+  ``optional``: without a C compiler the build goes on and the store uses its numpy path, with the same results.
+  ``-ffp-contract=off`` keeps every multiply and add rounded on its own, as numpy does.
 
 - ``build_py`` runs ``ricsdk/_proto/build.py`` (loaded by path, so the build needs only the standard library and
   grpcio-tools from ``[build-system] requires``). A regular build (wheel) writes the modules into the build
@@ -15,7 +20,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from setuptools import setup  # type: ignore[import-untyped]
+from setuptools import Extension, setup  # type: ignore[import-untyped]
 from setuptools.command.build_py import build_py  # type: ignore[import-untyped]
 from setuptools.command.sdist import sdist  # type: ignore[import-untyped]
 
@@ -53,4 +58,11 @@ class SdistWithProtos(sdist):  # type: ignore[misc]
         super().make_release_tree(base_dir, [*files, *(p for p in protos if p not in files)])
 
 
-setup(cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})
+KERNEL = Extension(
+    "ricsdk.features._kernel",
+    sources=["ricsdk/features/_kernel.c"],
+    extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
+    optional=True,
+)
+
+setup(ext_modules=[KERNEL], cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})

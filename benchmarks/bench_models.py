@@ -16,10 +16,12 @@ Cases:
   matrix before timing. Informational, no target.
 - ``features_update_matrix_8``: the decision path's feature step for one indication: ``update`` of one period,
   ``matrix`` and ``ready`` for 8 consecutive rows and the flagship's 8 features over a window of 8, 5 % of
-  the values missing. Candidate: the store's small-batch path (the default for up to ``SMALL_ROWS`` rows).
-  Baseline: the same store with that path off (``small_rows=0``), i.e. the vectorised-over-rows path every
-  call took before, checked to give the same matrix. ``rows_1`` and ``rows_64`` give both sides' p50 for 1
-  and 64 rows (fewer samples). Target: p50 under 25 us.
+  the values missing. Candidate: the store as the runtime builds it (the small-batch path, for up to
+  ``SMALL_ROWS`` rows, in C when ``ricsdk.features._kernel`` was built: ``kernel`` says), in the one
+  ``advance`` call the decision loop makes. Baseline: the same store with that path off (``small_rows=0``),
+  i.e. the vectorised-over-rows path every call took before, checked to give the same matrix.
+  ``numpy_small_path_p50`` is the small-batch path in numpy (``kernel=False``), checked the same way.
+  ``rows_1`` and ``rows_64`` give both sides' p50 for 1 and 64 rows (fewer samples). Target: p50 under 25 us.
 - ``host_infer_overhead_8``: what ``ModelHost.infer`` costs beyond the onnxruntime ``session.run`` it makes,
   for 8 rows of flagship features, active slot only. Each sample is one ``infer`` minus the ``session.run``
   timed right after it on the same input; ``infer_p50`` and ``session_run_p50`` are the two medians.
@@ -216,12 +218,16 @@ def bench_features(quick: bool) -> dict[str, Any]:
     )
 
 
-def _feature_step(n_rows: int, small: bool, seed: int) -> tuple[FeatureStore, Callable[[], None]]:
-    """A flagship store of ``n_rows`` consecutive rows a window in, and one decision's feature step on it
-    (``small``: the default store; else the small-batch path off)."""
+def _feature_step(n_rows: int, path: str, seed: int) -> tuple[FeatureStore, Callable[[], None]]:
+    """A flagship store of ``n_rows`` consecutive rows a window in, and one decision's feature step on it.
+
+    ``path``: ``default`` (the store as the runtime builds it: the C kernel when built, one ``advance`` call as
+    the decision loop makes it), ``numpy_small`` (the small-batch path in numpy, ``kernel=False``), or
+    ``general`` (the small-batch path off); the last two make the ``update``, ``matrix`` and ``ready`` calls.
+    """
     rng = np.random.default_rng(seed)
-    off: dict[str, int] = {} if small else {"small_rows": 0}
-    store = FeatureStore(FEATURES, WINDOW, initial_rows=max(64, n_rows), **off)
+    opts: dict[str, Any] = {"default": {}, "numpy_small": {"kernel": False}, "general": {"small_rows": 0}}[path]
+    store = FeatureStore(FEATURES, WINDOW, initial_rows=max(64, n_rows), **opts)
     rows = store.rows(range(n_rows))
     periods = []
     for _ in range(16):
@@ -238,24 +244,32 @@ def _feature_step(n_rows: int, small: bool, seed: int) -> tuple[FeatureStore, Ca
         store.matrix(rows)
         store.ready(rows)
 
-    return store, step
+    def advance() -> None:
+        state["i"] += 1
+        store.advance(rows, periods[state["i"] % len(periods)])
+
+    return store, advance if path == "default" else step
 
 
 def bench_features_small(quick: bool) -> dict[str, Any]:
-    small, small_step = _feature_step(8, True, seed=8)
-    general, general_step = _feature_step(8, False, seed=8)
+    small, small_step = _feature_step(8, "default", seed=8)
+    general, general_step = _feature_step(8, "general", seed=8)
+    numpy_small, numpy_step = _feature_step(8, "numpy_small", seed=8)
     rows = small.rows(range(8))
     for _ in range(WINDOW + 3):
         small_step()
         general_step()
+        numpy_step()
         np.testing.assert_array_equal(small.matrix(rows), general.matrix(rows))
+        np.testing.assert_array_equal(numpy_small.matrix(rows), general.matrix(rows))
         assert small.ready(rows).tolist() == general.ready(rows).tolist()
     samples = 1 if quick else 3000
     cand, base = interleaved(small_step, general_step, samples=samples, warmup=0 if quick else 300)
+    np_cand, _ = interleaved(numpy_step, general_step, samples=1 if quick else 1000, warmup=0 if quick else 100)
     by_rows: dict[str, dict[str, float]] = {}
     for n in (1, 64):
-        _, few_step = _feature_step(n, True, seed=n)
-        _, wide_step = _feature_step(n, False, seed=n)
+        _, few_step = _feature_step(n, "default", seed=n)
+        _, wide_step = _feature_step(n, "general", seed=n)
         a, b = interleaved(few_step, wide_step, samples=1 if quick else 1000, warmup=0 if quick else 100)
         by_rows[f"rows_{n}"] = {"p50": round(statistics.median(a), 3), "baseline_p50": round(statistics.median(b), 3)}
     result = case(
@@ -267,6 +281,8 @@ def bench_features_small(quick: bool) -> dict[str, Any]:
         rows=8,
         features=len(FEATURES),
         window=WINDOW,
+        kernel=small.uses_kernel,
+        numpy_small_path_p50=round(statistics.median(np_cand), 3),
         rows_1=by_rows["rows_1"],
         rows_64=by_rows["rows_64"],
     )

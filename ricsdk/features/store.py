@@ -15,7 +15,15 @@ from ricsdk.errors import ConfigError
 from ricsdk.features.rows import RowIndex
 from ricsdk.features.spec import FeatureSpec, WindowFn
 
-__all__ = ["FeatureStats", "FeatureStore", "incomplete_rows"]
+try:  # the small-batch path in C, built with the package when a compiler is there; numpy is the fallback
+    from ricsdk.features import _kernel
+except ImportError:  # pragma: no cover - exercised by installs without a C compiler
+    _kernel = None  # type: ignore[assignment]
+
+KERNEL_AVAILABLE: bool = _kernel is not None
+"""Whether the C small-batch kernel was built (``FeatureStore(kernel=None)`` then uses it)."""
+
+__all__ = ["KERNEL_AVAILABLE", "FeatureStats", "FeatureStore", "incomplete_rows"]
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
@@ -293,7 +301,13 @@ class FeatureStore:
     """
 
     def __init__(
-        self, specs: Sequence[FeatureSpec], window: int, initial_rows: int = 64, *, small_rows: int = SMALL_ROWS
+        self,
+        specs: Sequence[FeatureSpec],
+        window: int,
+        initial_rows: int = 64,
+        *,
+        small_rows: int = SMALL_ROWS,
+        kernel: bool | None = None,
     ) -> None:
         specs = tuple(specs)
         if not specs:
@@ -306,6 +320,14 @@ class FeatureStore:
         if type(small_rows) is not int or small_rows < 0:
             raise ConfigError(
                 f"small_rows must be an int >= 0, not {small_rows!r}", source="features", field="small_rows"
+            )
+        if kernel is not None and type(kernel) is not bool:
+            raise ConfigError(f"kernel must be None, True or False, not {kernel!r}", source="features", field="kernel")
+        if kernel and not KERNEL_AVAILABLE:
+            raise ConfigError(
+                "kernel=True, but ricsdk.features._kernel was not built (no C compiler at install)",
+                source="features",
+                field="kernel",
             )
         names = [s.name for s in specs]
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -352,6 +374,9 @@ class FeatureStore:
         # appended; ``stats`` turns them into missing counts.
         self._present_by_size: dict[int, F64] = {}
         self._few_row_periods = 0
+        self._use_kernel = bool(KERNEL_AVAILABLE if kernel is None else kernel) and small_rows > 0
+        self._kernel: Any = None
+        self._bind_kernel()
 
     # -- shape -------------------------------------------------------------------------------------------------
 
@@ -389,6 +414,11 @@ class FeatureStore:
     def capacity(self) -> int:
         """Rows the buffers hold now (allocated or not)."""
         return int(self._buf.shape[2])
+
+    @property
+    def uses_kernel(self) -> bool:
+        """Whether the small-batch path runs in C (``ricsdk.features._kernel``) rather than numpy."""
+        return self._kernel is not None
 
     @property
     def small_rows(self) -> int:
@@ -431,6 +461,37 @@ class FeatureStore:
         self._head, self._seen = head, seen
         self._buf, self._x0, self._vf = rings[_BUF, :w], rings[_X0, :w], rings[_VF, :w]
         self._batch.place(w, len(self._measurements), cap)
+        self._bind_kernel()
+
+    def _bind_kernel(self) -> None:
+        """(Re)build the C kernel's views of the arrays it works on; they are reallocated when the store grows."""
+        if not self._use_kernel:
+            return
+        b = self._batch
+        self._kernel = _kernel.Kernel(
+            self._rings,
+            self._head,
+            self._seen,
+            b.offsets,
+            b.weights,
+            b.acbd,
+            self._missing,
+            self._nan_features,
+            window=self._window,
+            n_meas=len(self._measurements),
+            capacity=self._index.capacity,
+            history=b.history,
+            n_terms=len(b.terms),
+            n_sums=b.n_sums,
+            n_features=len(self._specs),
+            max_lo=b.max_terms.start,
+            max_hi=b.max_terms.stop,
+            min_lo=b.min_terms.start,
+            min_hi=b.min_terms.stop,
+            last_lo=b.last_terms.start,
+            last_hi=b.last_terms.stop,
+            seen_lo=b.seen_terms.start,
+        )
 
     def _check_rows(self, rows: object) -> Rows:
         if not isinstance(rows, np.ndarray) or rows.ndim != 1 or rows.dtype.kind not in "iu":
@@ -490,6 +551,15 @@ class FeatureStore:
             shape = getattr(values, "shape", None)
             raise ValueError(f"values must be an array of shape ({rows.size}, {n_meas}), not {shape}")
         if few:
+            if self._kernel is not None:
+                if values.dtype != np.float64 or not values.flags.c_contiguous:
+                    values = np.ascontiguousarray(values, dtype=np.float64)
+                nxt = self._kernel.update(ids, values, len(self._index))
+                if nxt >= 0:
+                    self._clock = nxt
+                self._updates += 1
+                self._row_periods += ids.size
+                return
             self._update_few(ids, cols, values)
             return
         if rows.size == 0:
@@ -566,6 +636,8 @@ class FeatureStore:
         if isinstance(rows, np.ndarray) and 0 < rows.size <= self._small:
             ids, cols = self._check_few(rows)
             self._matrices += 1
+            if self._kernel is not None:
+                return self._matrix_kernel(ids)[0]
             return self._matrix_few(ids, cols)
         rows = self._check_rows(rows)
         n = rows.size
@@ -593,6 +665,27 @@ class FeatureStore:
                 )
                 out[sel] = part.T
         return out
+
+    def advance(self, rows: Rows, values: NDArray[np.floating]) -> tuple[F32, NDArray[np.bool_], NDArray[np.bool_]]:
+        """``update(rows, values)``, then ``matrix(rows)``, ``ready(rows)`` and ``incomplete_rows`` of the matrix:
+        one period of the decision loop, in two C calls on the small-batch path when the kernel is built."""
+        if self._kernel is not None and isinstance(rows, np.ndarray) and 0 < rows.size <= self._small:
+            self.update(rows, values)
+            ids, _ = self._check_few(rows)
+            self._matrices += 1
+            return self._matrix_kernel(ids)
+        self.update(rows, values)
+        x = self.matrix(rows)
+        return x, self.ready(rows), incomplete_rows(x)
+
+    def _matrix_kernel(self, ids: NDArray[np.intp]) -> tuple[F32, NDArray[np.bool_], NDArray[np.bool_]]:
+        """``matrix``, ``ready`` and the incomplete rows of a few rows, by the C kernel."""
+        n = ids.size
+        out: F32 = np.empty((n, len(self._specs)), dtype=np.float32)
+        incomplete: NDArray[np.bool_] = np.empty(n, dtype=np.bool_)
+        ready: NDArray[np.bool_] = np.empty(n, dtype=np.bool_)
+        self._kernel.matrix(ids, out, incomplete, ready, len(self._index))
+        return out, ready, incomplete
 
     def _matrix_few(self, ids: NDArray[np.intp], cols: slice | None) -> F32:
         """``matrix`` for a few rows (see ``_Batch``): one gather, one reduction per kind, one division."""

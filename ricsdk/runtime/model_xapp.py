@@ -44,7 +44,7 @@ from ricsdk.a1 import slice_sla
 from ricsdk.e2.common import Snssai
 from ricsdk.e2.kpm import IndicationMessageF1, MeasInfoItem, Missing
 from ricsdk.e2.slice_quota import SliceQuotaEncoder
-from ricsdk.features.store import FeatureStore, incomplete_rows
+from ricsdk.features.store import FeatureStore
 from ricsdk.lineage.record import ModelRef, RcAction
 from ricsdk.lineage.record import Slot as LineageSlot
 from ricsdk.lineage.recorder import LineageRecorder
@@ -438,6 +438,7 @@ class ModelXApp(XApp):
         store = self.store
         xs: list[NDArray[np.float32]] = []
         readies: list[NDArray[np.bool_]] = []
+        incompletes: list[NDArray[np.bool_]] = []
         all_rows: list[NDArray[np.intp]] = []
         keys: list[str] = []
         for wave in _waves(preps):
@@ -446,17 +447,18 @@ class ModelXApp(XApp):
             else:
                 rows = np.concatenate([p[2].rows for p in wave])
                 values = np.concatenate([p[3] for p in wave])
-            store.update(rows, values)
-            xs.append(store.matrix(rows))
-            readies.append(store.ready(rows))
+            x, ready, incomplete = store.advance(rows, values)
+            xs.append(x)
+            readies.append(ready)
+            incompletes.append(incomplete)
             all_rows.append(rows)
             for p in wave:
                 keys += p[2].keys
         if len(xs) == 1:
-            x, ready, rows = xs[0], readies[0], all_rows[0]
+            x, ready, incomplete, rows = xs[0], readies[0], incompletes[0], all_rows[0]
         else:
             x, ready, rows = np.concatenate(xs), np.concatenate(readies), np.concatenate(all_rows)
-        incomplete = incomplete_rows(x)
+            incomplete = np.concatenate(incompletes)
         t2 = perf()
         result = self.host.infer(rows, keys, x)
         t3 = perf()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from ricsdk.errors import ConfigError
 from ricsdk.features import FeatureSpec, FeatureStore, WindowFn
+from ricsdk.features.store import KERNEL_AVAILABLE
 from tests.features.test_store import FLAGSHIP_LIKE, spec_sets
 
 # Beside the reference test's values: infinities and a negative zero, which only have to agree between paths.
@@ -39,16 +41,19 @@ def assert_same(a: FeatureStore, b: FeatureStore) -> None:
 def test_small_batches_match_the_general_path(
     setup: tuple[int, list[FeatureSpec]], n_rows: int, shift: int, steps: list[tuple[list[bool], st.DataObject]]
 ) -> None:
-    """Same matrix, readiness and counters from the general path, the small path, and a store whose threshold
-    sits next to the batch sizes so that calls switch between the two; rows skip periods (so they sit at
-    different ring positions), come in any order, repeat in a query, and new rows appear mid-run."""
+    """Same matrix, readiness and counters from the general path, the small path (in numpy and, when built, in
+    C), and a store whose threshold sits next to the batch sizes so that calls switch between the two; rows skip
+    periods (so they sit at different ring positions), come in any order, repeat in a query, and new rows appear
+    mid-run (the rings grow)."""
     window, specs = setup
     threshold = max(1, n_rows + shift)
     stores = [
         FeatureStore(specs, window, initial_rows=1, small_rows=0),
-        FeatureStore(specs, window, initial_rows=1, small_rows=64),
+        FeatureStore(specs, window, initial_rows=1, small_rows=64, kernel=False),
         FeatureStore(specs, window, initial_rows=1, small_rows=threshold),
     ]
+    if KERNEL_AVAILABLE:
+        stores.append(FeatureStore(specs, window, initial_rows=1, small_rows=64, kernel=True))
     keys = [f"k{i}" for i in range(n_rows)]
     for mask, data in steps:
         if data.draw(st.booleans()):
@@ -75,7 +80,8 @@ def test_small_batches_match_the_general_path(
                 assert x.dtype == np.float32 and x.flags.c_contiguous and x.shape == (len(q), len(specs))
                 np.testing.assert_array_equal(x, got[0])
             ready = [s.ready(q) for s in stores]
-            assert ready[1].tolist() == ready[0].tolist() == ready[2].tolist()
+            for r in ready[1:]:
+                assert r.tolist() == ready[0].tolist()
         for s in stores[1:]:
             assert_same(s, stores[0])
 
@@ -84,13 +90,16 @@ def test_sums_add_the_ages_in_order() -> None:
     """Values whose sum depends on the order of additions: both paths add the newest age first, one by one."""
     specs = [FeatureSpec("m", WindowFn.MEAN, 16), FeatureSpec("m", WindowFn.EWMA, 16, 0.1)]
     general = FeatureStore(specs, window=16, small_rows=0)
-    small = FeatureStore(specs, window=16)
-    for store in (general, small):
+    smalls = [FeatureStore(specs, window=16, kernel=False)]
+    if KERNEL_AVAILABLE:
+        smalls.append(FeatureStore(specs, window=16, kernel=True))
+    for store in (general, *smalls):
         rows = store.rows(["k"])
         for v in [1e16, 1.0, -1e16, 3.0, 1.0, 1e-3, 7.0, -1.0, 1e16, 5.0, 1.0, 1.0, -1e16, 2.0, 9.0, 1.0]:
             store.update(rows, np.array([[v]]))
     x = general.matrix(np.array([0]))
-    np.testing.assert_array_equal(small.matrix(np.array([0])), x)
+    for small in smalls:
+        np.testing.assert_array_equal(small.matrix(np.array([0])), x)
 
 
 def test_flagship_like_batch_of_eight() -> None:
@@ -145,3 +154,94 @@ def test_small_rows_must_be_a_count(bad: object) -> None:
     with pytest.raises(ConfigError) as err:
         FeatureStore(FLAGSHIP_LIKE, window=8, small_rows=bad)  # type: ignore[arg-type]
     assert err.value.field == "small_rows"
+
+
+needs_kernel = pytest.mark.skipif(not KERNEL_AVAILABLE, reason="ricsdk.features._kernel was not built (no C compiler)")
+
+
+@needs_kernel
+def test_kernel_is_the_default_when_built() -> None:
+    assert FeatureStore(FLAGSHIP_LIKE, window=8).uses_kernel
+    assert not FeatureStore(FLAGSHIP_LIKE, window=8, kernel=False).uses_kernel
+    assert not FeatureStore(FLAGSHIP_LIKE, window=8, small_rows=0).uses_kernel
+
+
+@needs_kernel
+def test_advance_is_update_matrix_ready_and_incomplete() -> None:
+    """The decision loop's one call per period gives what the four calls give, on both small paths."""
+    rng = np.random.default_rng(5)
+    ref = FeatureStore(FLAGSHIP_LIKE, window=8, kernel=False)
+    fast = FeatureStore(FLAGSHIP_LIKE, window=8, kernel=True)
+    rows = ref.rows(range(8))
+    fast.rows(range(8))
+    for period in range(12):
+        v = rng.normal(50.0, 20.0, (8, 2))
+        v[rng.random(v.shape) < 0.3] = np.nan
+        x, ready, incomplete = fast.advance(rows, v)
+        ref.update(rows, v)
+        want = ref.matrix(rows)
+        np.testing.assert_array_equal(x, want)
+        assert ready.tolist() == ref.ready(rows).tolist() == [period + 1 >= ref.history] * 8
+        assert incomplete.tolist() == np.isnan(want).any(axis=1).tolist()
+    assert_same(fast, ref)
+
+
+@needs_kernel
+def test_kernel_refuses_bad_calls_without_writing() -> None:
+    """Row ids out of range, values of the wrong shape or type, and outputs of the wrong size are ValueErrors
+    from the kernel itself (so no caller mistake writes outside the rings), and nothing is appended."""
+    store = FeatureStore(FLAGSHIP_LIKE, window=8, kernel=True)
+    rows = store.rows(["a", "b"])
+    store.update(rows, np.ones((2, 2)))
+    k = store._kernel
+    before = store._rings.copy()
+    for ids, values in [
+        (np.array([0, 5], dtype=np.intp), np.ones((2, 2))),  # 5 is not allocated
+        (np.array([0, -1], dtype=np.intp), np.ones((2, 2))),
+        (np.array([0, 1], dtype=np.int32), np.ones((2, 2))),  # not intp
+        (np.array([0, 1], dtype=np.intp), np.ones((2, 3))),  # one measurement too many
+        (np.array([0, 1], dtype=np.intp), np.ones((2, 2), dtype=np.float32)),
+        (np.zeros(0, dtype=np.intp), np.ones((0, 2))),
+    ]:
+        with pytest.raises(ValueError):
+            k.update(ids, values, len(store.row_index))
+    ids = np.array([0, 1], dtype=np.intp)
+    f = len(FLAGSHIP_LIKE)
+    good = (np.empty((2, f), np.float32), np.empty(2, np.bool_), np.empty(2, np.bool_))
+    for out, inc, rdy in [
+        (np.empty((2, f), np.float64), good[1], good[2]),
+        (np.empty((3, f), np.float32), good[1], good[2]),
+        (good[0], np.empty(3, np.bool_), good[2]),
+        (good[0], good[1], np.empty(1, np.bool_)),
+    ]:
+        with pytest.raises(ValueError):
+            k.matrix(ids, out, inc, rdy, len(store.row_index))
+    with pytest.raises(ValueError):
+        k.matrix(np.array([2], dtype=np.intp), *good, len(store.row_index))
+    np.testing.assert_array_equal(store._rings, before)
+    assert store.stats().row_periods == 2
+
+
+def test_kernel_true_without_the_kernel_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ricsdk.features import store as store_module
+
+    monkeypatch.setattr(store_module, "KERNEL_AVAILABLE", False)
+    with pytest.raises(ConfigError) as err:
+        FeatureStore(FLAGSHIP_LIKE, window=8, kernel=True)
+    assert err.value.field == "kernel"
+    assert not FeatureStore(FLAGSHIP_LIKE, window=8).uses_kernel
+
+
+@pytest.mark.parametrize("bad", [1, "yes", 0.0])
+def test_kernel_flag_must_be_a_bool_or_none(bad: object) -> None:
+    with pytest.raises(ConfigError) as err:
+        FeatureStore(FLAGSHIP_LIKE, window=8, kernel=bad)  # type: ignore[arg-type]
+    assert err.value.field == "kernel"
+
+
+def test_kernel_built_where_required() -> None:
+    """``make test`` sets RICSDK_REQUIRE_KERNEL=1: where a C compiler is there, a kernel that failed to build is a
+    failure, not a silent fallback to numpy."""
+    if os.environ.get("RICSDK_REQUIRE_KERNEL") != "1":
+        pytest.skip("RICSDK_REQUIRE_KERNEL is not 1: an install without the C kernel is accepted")
+    assert KERNEL_AVAILABLE, "ricsdk.features._kernel did not build (see the pip install output)"
