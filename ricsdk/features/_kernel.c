@@ -158,7 +158,12 @@ static int get_ids(Kernel *self, PyObject *obj, Py_buffer *ids, Py_ssize_t rows)
     if (PyObject_GetBuffer(obj, ids, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
         return -1;
     }
-    if (ids->itemsize != (Py_ssize_t)sizeof(Py_ssize_t) || ids->len == 0) {
+    const char *fmt = ids->format != NULL ? ids->format : "B";
+    if (fmt[0] == '=' || fmt[0] == '@' || fmt[0] == '<') {
+        fmt++;
+    }
+    int integral = (fmt[0] == 'l' || fmt[0] == 'q' || fmt[0] == 'n') && fmt[1] == '\0';
+    if (!integral || ids->itemsize != (Py_ssize_t)sizeof(Py_ssize_t) || ids->len == 0) {
         PyBuffer_Release(ids);
         PyErr_SetString(PyExc_ValueError, "ids must be a non-empty array of intp");
         return -1;

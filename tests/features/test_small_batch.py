@@ -199,6 +199,7 @@ def test_kernel_refuses_bad_calls_without_writing() -> None:
         (np.array([0, 5], dtype=np.intp), np.ones((2, 2))),  # 5 is not allocated
         (np.array([0, -1], dtype=np.intp), np.ones((2, 2))),
         (np.array([0, 1], dtype=np.int32), np.ones((2, 2))),  # not intp
+        (np.array([0.0, 1.0]), np.ones((2, 2))),  # eight bytes each, but not integers
         (np.array([0, 1], dtype=np.intp), np.ones((2, 3))),  # one measurement too many
         (np.array([0, 1], dtype=np.intp), np.ones((2, 2), dtype=np.float32)),
         (np.zeros(0, dtype=np.intp), np.ones((0, 2))),
