@@ -6,6 +6,8 @@ commands:
 - ``ricsdk.features._kernel`` (``ricsdk/features/_kernel.c``): the feature store's small-batch path in C. It is
   ``optional``: without a C compiler the build goes on and the store uses its numpy path, with the same results.
   ``-ffp-contract=off`` keeps every multiply and add rounded on its own, as numpy does.
+- ``ricsdk.e2._records`` (``ricsdk/e2/_records.c``): the run of octet-aligned INTEGER records in the E2SM-KPM
+  measurement-record decoder, also ``optional``: ``ricsdk/e2/kpm.py`` reads them itself when it is missing.
 
 - ``build_py`` runs ``ricsdk/_proto/build.py`` (loaded by path, so the build needs only the standard library and
   grpcio-tools from ``[build-system] requires``). A regular build (wheel) writes the modules into the build
@@ -65,4 +67,11 @@ KERNEL = Extension(
     optional=True,
 )
 
-setup(ext_modules=[KERNEL], cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})
+RECORDS = Extension(
+    "ricsdk.e2._records",
+    sources=["ricsdk/e2/_records.c"],
+    extra_compile_args=["-O2"],
+    optional=True,
+)
+
+setup(ext_modules=[KERNEL, RECORDS], cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})

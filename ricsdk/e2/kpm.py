@@ -50,6 +50,11 @@ from ricsdk.e2.common import (
 from ricsdk.e2.per import BitString, PerDecoder, PerEncoder, decode_complete, encode_complete
 from ricsdk.errors import E2DecodeError, E2ValueError
 
+try:  # the octet-aligned INTEGER run of measurement records in C, when it was built (see _records.c)
+    from ricsdk.e2._records import int_records as _fast_records
+except ImportError:  # pragma: no cover - exercised by installs without a C compiler
+    _fast_records = None  # type: ignore[assignment]
+
 __all__ = [
     "KPM_OID_V2",
     "KPM_OID_V3",
@@ -899,7 +904,12 @@ def _dec_records(d: PerDecoder) -> tuple[MeasDataItem, ...]:
         pos = d.pos
         end = d.end
         from_bytes = int.from_bytes
-        for _ in range(m):
+        left = m
+        if _fast_records is not None and type(data) is bytes:
+            # The leading run of octet-aligned integers in C; whatever it stops at is read below.
+            pos = _fast_records(data, pos, end, m, recs)
+            left = m - len(recs)
+        for _ in range(left):
             if not pos & 7 and pos < end:
                 # Octet-aligned record (the usual layout: each integer record ends on an octet boundary).
                 i = pos >> 3

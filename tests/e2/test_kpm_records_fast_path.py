@@ -1,0 +1,98 @@
+"""The C run of octet-aligned INTEGER measurement records (``ricsdk/e2/_records.c``) gives exactly what the
+Python loop of ``kpm._dec_records`` gives: the same messages, and the same typed error (message and bit
+position) for damaged ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ricsdk.e2 import kpm as k
+from ricsdk.errors import E2DecodeError
+from tests.e2 import kpm_strategies as ks
+
+V2 = k.KpmCodec(k.KpmVersion.V2)
+V3 = k.KpmCodec(k.KpmVersion.V3)
+FAST = k._fast_records
+
+needs_c = pytest.mark.skipif(FAST is None, reason="ricsdk.e2._records was not built (no C compiler)")
+
+
+@contextmanager
+def python_loop() -> Iterator[None]:
+    saved = k._fast_records
+    k._fast_records = None
+    try:
+        yield
+    finally:
+        k._fast_records = saved
+
+
+def outcome(decode: Callable[[bytes], object], raw: bytes) -> object:
+    """What decoding ``raw`` gives: the value's repr, or the error's type, message and bit position."""
+    try:
+        return ("ok", repr(decode(raw)))
+    except E2DecodeError as exc:
+        return ("error", str(exc), exc.bit_position)
+
+
+def both(decode: Callable[[bytes], object], raw: bytes) -> None:
+    fast = outcome(decode, raw)
+    with python_loop():
+        slow = outcome(decode, raw)
+    assert fast == slow
+
+
+@needs_c
+@given(ks.indication_message(v3=True))
+def test_same_messages(m: k.IndicationMessage) -> None:
+    raw = V3.encode_indication_message(m)
+    both(V3.decode_indication_message, raw)
+
+
+@needs_c
+@settings(max_examples=300)
+@given(ks.indication_message(v3=True), st.data())
+def test_same_errors_on_damaged_messages(m: k.IndicationMessage, data: st.DataObject) -> None:
+    raw = V3.encode_indication_message(m)
+    cut = data.draw(st.integers(0, max(0, len(raw) - 1)))
+    both(V3.decode_indication_message, raw[:cut])
+    flips = data.draw(st.lists(st.integers(0, len(raw) * 8 - 1), min_size=1, max_size=4))
+    mutated = bytearray(raw)
+    for f in flips:
+        mutated[f >> 3] ^= 0x80 >> (f & 7)
+    both(V3.decode_indication_message, bytes(mutated))
+    both(V2.decode_indication_message, bytes(mutated))
+
+
+@needs_c
+@given(st.binary(max_size=200))
+def test_same_outcome_on_random_bytes(raw: bytes) -> None:
+    both(V2.decode_indication_message, raw)
+
+
+@needs_c
+def test_run_stops_where_the_python_loop_must_take_over() -> None:
+    """Integers of 1 to 4 octets are read; a REAL, an unaligned position, a record past ``end`` or ``m`` stop the
+    run and leave the position there."""
+    assert FAST is not None
+    ints = bytes([0x00, 7, 0x08, 1, 2, 0x18, 0xFF, 0xFF, 0xFF, 0xFF])
+    out: list[object] = []
+    assert FAST(ints, 0, len(ints) * 8, 3, out) == 80 and out == [7, 258, 4294967295]
+    out = []
+    assert FAST(ints, 0, len(ints) * 8, 2, out) == 40 and out == [7, 258]
+    out = []
+    assert FAST(ints, 0, 72, 3, out) == 40 and out == [7, 258]  # the third runs past end
+    out = []
+    assert FAST(ints + bytes([0x20]), 0, 88, 4, out) == 80 and len(out) == 3  # 0x20: the REAL alternative
+    out = []
+    assert FAST(ints, 3, 80, 3, out) == 3 and out == []  # not octet-aligned
+    for bad in [(ints, -1, 80, 1), (ints, 0, 81, 1), (ints, 0, 80, -1)]:
+        with pytest.raises(ValueError):
+            FAST(*bad, [])
+    with pytest.raises(TypeError):
+        FAST(bytearray(ints), 0, 80, 1, [])  # type: ignore[arg-type]
