@@ -29,7 +29,9 @@ Cases:
   source arrays written by slot), which every call took before the single-model shortcut, measured the same
   way; it shares the shortcut's other fix (status codes as plain ints, about 5 us of the old 15), so the ratio
   understates the change. Both include ``LoadedModel.infer``'s own bookkeeping (shape checks, clocks,
-  counters). Target: p50 under 8 us.
+  counters). Since ``LoadedModel`` runs batches of a size it has seen through a reusable I/O binding instead of
+  ``session.run`` (``docs/runtime.md``), the candidate's difference is that bookkeeping less what the binding
+  saves against the ``session.run`` it is compared with. Target: p50 under 8 us.
 
 ``quick`` runs one sample of each side (the smoke run of ``make test``).
 """
