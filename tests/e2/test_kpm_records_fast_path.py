@@ -96,3 +96,41 @@ def test_run_stops_where_the_python_loop_must_take_over() -> None:
             FAST(*bad, [])
     with pytest.raises(TypeError):
         FAST(bytearray(ints), 0, 80, 1, [])  # type: ignore[arg-type]
+
+
+def _reference_run(data: bytes, pos: int, end: int, m: int) -> tuple[list[int], int]:
+    """The fast-path condition of ``kpm._dec_records`` written out in Python."""
+    out: list[int] = []
+    for _ in range(m):
+        if pos & 7 or pos >= end:
+            break
+        i = pos >> 3
+        b = data[i]
+        if b >= 0x20:
+            break
+        j = i + 2 + (b >> 3)
+        if j << 3 > end:
+            break
+        out.append(int.from_bytes(data[i + 1 : j], "big"))
+        pos = j << 3
+    return out, pos
+
+
+@needs_c
+@settings(max_examples=500)
+@given(st.binary(max_size=64), st.data())
+def test_direct_calls_on_arbitrary_bytes(data: bytes, draw: st.DataObject) -> None:
+    """Any position, end and count on any bytes: the run the Python rule gives, or a ValueError for arguments
+    outside the data, never a read past it."""
+    assert FAST is not None
+    bits = len(data) * 8
+    pos = draw.draw(st.integers(-8, bits + 8))
+    end = draw.draw(st.integers(-8, bits + 8))
+    m = draw.draw(st.integers(-1, 40))
+    out: list[object] = []
+    if pos < 0 or end < 0 or end > bits or m < 0:
+        with pytest.raises(ValueError):
+            FAST(data, pos, end, m, out)
+        return
+    got = FAST(data, pos, end, m, out)
+    assert (out, got) == _reference_run(data, pos, end, m)
