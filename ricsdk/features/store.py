@@ -635,9 +635,9 @@ class FeatureStore:
         """The feature matrix of ``rows``: float32, C-contiguous, shape ``[len(rows), n_features]``."""
         if isinstance(rows, np.ndarray) and 0 < rows.size <= self._small:
             ids, cols = self._check_few(rows)
-            self._matrices += 1
             if self._kernel is not None:
                 return self._matrix_kernel(ids)[0]
+            self._matrices += 1
             return self._matrix_few(ids, cols)
         rows = self._check_rows(rows)
         n = rows.size
@@ -669,17 +669,15 @@ class FeatureStore:
     def advance(self, rows: Rows, values: NDArray[np.floating]) -> tuple[F32, NDArray[np.bool_], NDArray[np.bool_]]:
         """``update(rows, values)``, then ``matrix(rows)``, ``ready(rows)`` and ``incomplete_rows`` of the matrix:
         one period of the decision loop, in two C calls on the small-batch path when the kernel is built."""
-        if self._kernel is not None and isinstance(rows, np.ndarray) and 0 < rows.size <= self._small:
-            self.update(rows, values)
-            ids, _ = self._check_few(rows)
-            self._matrices += 1
-            return self._matrix_kernel(ids)
         self.update(rows, values)
+        if self._kernel is not None and isinstance(rows, np.ndarray) and 0 < rows.size <= self._small:
+            return self._matrix_kernel(self._check_few(rows)[0])
         x = self.matrix(rows)
         return x, self.ready(rows), incomplete_rows(x)
 
     def _matrix_kernel(self, ids: NDArray[np.intp]) -> tuple[F32, NDArray[np.bool_], NDArray[np.bool_]]:
         """``matrix``, ``ready`` and the incomplete rows of a few rows, by the C kernel."""
+        self._matrices += 1
         n = ids.size
         out: F32 = np.empty((n, len(self._specs)), dtype=np.float32)
         incomplete: NDArray[np.bool_] = np.empty(n, dtype=np.bool_)
