@@ -134,7 +134,10 @@ def _check_int32(name: str, value: int, *, minimum: int = _INT32_MIN) -> None:
 def _check_text(name: str, value: str, size: int) -> None:
     if not isinstance(value, str):
         raise RmrValueError("must be a str", field=name, value=value)
-    raw = value.encode("utf-8")
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+        raise RmrValueError("must be encodable as UTF-8", field=name, value=value) from None
     if b"\x00" in raw:
         raise RmrValueError("must not contain NUL", field=name, value=value)
     if len(raw) > size - 1:

@@ -215,10 +215,14 @@ def test_sender_encoder_is_byte_identical_to_encode_frame(
     mtype: int, sub_id: int, payload: bytes, xid: bytes, meid: str, order: str
 ) -> None:
     enc = SenderEncoder("xapp-1:4560", "10.0.0.5:4560", native_order=order)  # type: ignore[arg-type]
-    expected = encode_frame(
-        build_frame(mtype, payload, sub_id=sub_id, meid=meid, xid=xid, src="xapp-1:4560", srcip="10.0.0.5:4560"),
-        native_order=order,  # type: ignore[arg-type]
-    )
+    try:
+        frame = build_frame(mtype, payload, sub_id=sub_id, meid=meid, xid=xid, src="xapp-1:4560", srcip="10.0.0.5:4560")
+    except RmrValueError as exc:  # a MEID longer than its field or with no UTF-8 form: refused alike
+        with pytest.raises(RmrValueError) as got:
+            enc.encode(mtype, payload, xid=xid, meid=meid, sub_id=sub_id)
+        assert got.value.field == exc.field
+        return
+    expected = encode_frame(frame, native_order=order)  # type: ignore[arg-type]
     assert enc.encode(mtype, payload, xid=xid, meid=meid, sub_id=sub_id) == expected
     assert enc.encode(mtype, bytearray(payload), xid=xid, meid=meid, sub_id=sub_id) == expected
 
@@ -228,6 +232,7 @@ def test_sender_encoder_is_byte_identical_to_encode_frame(
     [
         ({"meid": "m" * 32}, "meid"),
         ({"meid": "a\x00b"}, "meid"),
+        ({"meid": "\ud800"}, "meid"),  # a lone surrogate: no UTF-8 form
         ({"xid": b"x" * 33}, "xid"),
         ({"sub_id": 1 << 31}, "sub_id"),
         ({"sub_id": True}, "sub_id"),
