@@ -162,3 +162,13 @@ def action_definition(v3: bool) -> st.SearchStrategy[k.ActionDefinition]:
         f5 = st.builds(k.ActionDefinitionF5, st.lists(ueid, min_size=2, max_size=3).map(tuple), action_f1(True))
         formats = formats | f4 | f5
     return st.builds(k.ActionDefinition, st.integers(0, 255), formats)
+
+
+def damaged(raw: bytes, data: st.DataObject) -> tuple[bytes, bytes]:
+    """Two damaged copies of an encoding: truncated at a drawn octet, and with one to four drawn bits flipped."""
+    cut = data.draw(st.integers(0, max(0, len(raw) - 1)))
+    flips = data.draw(st.lists(st.integers(0, len(raw) * 8 - 1), min_size=1, max_size=4))
+    mutated = bytearray(raw)
+    for f in flips:
+        mutated[f >> 3] ^= 0x80 >> (f & 7)
+    return raw[:cut], bytes(mutated)
