@@ -7,7 +7,10 @@ commands:
   ``optional``: without a C compiler the build goes on and the store uses its numpy path, with the same results.
   ``-ffp-contract=off`` keeps every multiply and add rounded on its own, as numpy does.
 - ``ricsdk.e2._records`` (``ricsdk/e2/_records.c``): the run of octet-aligned INTEGER records in the E2SM-KPM
-  measurement-record decoder, also ``optional``: ``ricsdk/e2/kpm.py`` reads them itself when it is missing.
+  measurement-record decoder, and the measurement data of a usual format-1 indication message, also
+  ``optional``: ``ricsdk/e2/kpm.py`` reads them itself when it is missing.
+- ``ricsdk.e2._e2ap`` (``ricsdk/e2/_e2ap.c``): RICindication and RICcontrolAcknowledge read in C, ``optional``:
+  ``ricsdk/e2/e2ap.py`` decodes them itself when it is missing, and whenever the C reader declines a PDU.
 
 - ``build_py`` runs ``ricsdk/_proto/build.py`` (loaded by path, so the build needs only the standard library and
   grpcio-tools from ``[build-system] requires``). A regular build (wheel) writes the modules into the build
@@ -74,4 +77,11 @@ RECORDS = Extension(
     optional=True,
 )
 
-setup(ext_modules=[KERNEL, RECORDS], cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})
+E2AP = Extension(
+    "ricsdk.e2._e2ap",
+    sources=["ricsdk/e2/_e2ap.c"],
+    extra_compile_args=["-O2"],
+    optional=True,
+)
+
+setup(ext_modules=[KERNEL, RECORDS, E2AP], cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})

@@ -31,6 +31,13 @@ from typing import Any, ClassVar, Final, TypeAlias
 from ricsdk.e2.per import BitString, PerDecoder, PerEncoder
 from ricsdk.errors import E2DecodeError, E2ValueError
 
+try:  # the optional C reader of RICindication / RICcontrolAcknowledge (ricsdk/e2/_e2ap.c); None: Python only
+    from ricsdk.e2._e2ap import control_ack as _fast_control_ack
+    from ricsdk.e2._e2ap import indication as _fast_indication
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    _fast_indication = None  # type: ignore[assignment]
+    _fast_control_ack = None  # type: ignore[assignment]
+
 __all__ = [
     "ActionNotAdmitted",
     "ActionToBeSetup",
@@ -1992,6 +1999,17 @@ def _parse_container(data: bytes, off: int, end: int) -> tuple[list[tuple[int, i
 
 def decode_e2ap(data: bytes) -> E2apMessage:
     """Decode one E2AP PDU into its message dataclass."""
+    if type(data) is bytes and _fast_indication is not None and len(data) > 2:
+        # The hot path's two PDUs through the C reader; None from it: the Python decoder below decides.
+        proc = data[1]
+        if proc == 5:
+            t = _fast_indication(data)
+            if t is not None:
+                return _trusted_indication(t)
+        elif proc == 4:
+            t = _fast_control_ack(data)
+            if t is not None:
+                return _trusted_control_ack(t)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise E2DecodeError(f"E2AP-PDU: expected bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -2127,6 +2145,42 @@ def _decode_control_ack(body: bytes) -> RicControlAcknowledge:
         if slots[k] is None:
             raise E2DecodeError(f"mandatory IE {_ACK_NAMES[k]} missing", data=body)
     return RicControlAcknowledge(slots[0], slots[1], slots[2], slots[3])
+
+
+_new_object = object.__new__
+_set_field = object.__setattr__
+
+
+def _trusted_indication(t: tuple[Any, ...]) -> RicIndication:
+    """A RicIndication from the C reader's IEs, which already meet its constraints (``__post_init__`` skipped)."""
+    raw = t[0]
+    rid = _REQUEST_IDS.get(raw)
+    if rid is None:
+        rid = _dec_request_id(raw)
+    m: RicIndication = _new_object(RicIndication)
+    _set_field(m, "request_id", rid)
+    _set_field(m, "ran_function_id", t[1])
+    _set_field(m, "action_id", t[2])
+    _set_field(m, "indication_type", IndicationType.INSERT if t[4] else IndicationType.REPORT)
+    _set_field(m, "header", t[5])
+    _set_field(m, "message", t[6])
+    _set_field(m, "sn", t[3])
+    _set_field(m, "call_process_id", t[7])
+    return m
+
+
+def _trusted_control_ack(t: tuple[Any, ...]) -> RicControlAcknowledge:
+    """A RicControlAcknowledge from the C reader's IEs (see :func:`_trusted_indication`)."""
+    raw = t[0]
+    rid = _REQUEST_IDS.get(raw)
+    if rid is None:
+        rid = _dec_request_id(raw)
+    m: RicControlAcknowledge = _new_object(RicControlAcknowledge)
+    _set_field(m, "request_id", rid)
+    _set_field(m, "ran_function_id", t[1])
+    _set_field(m, "call_process_id", t[2])
+    _set_field(m, "outcome", t[3])
+    return m
 
 
 def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> bytes:

@@ -51,9 +51,11 @@ from ricsdk.e2.per import BitString, PerDecoder, PerEncoder, decode_complete, en
 from ricsdk.errors import E2DecodeError, E2ValueError
 
 try:  # the octet-aligned INTEGER run of measurement records in C, when it was built (see _records.c)
+    from ricsdk.e2._records import f1_records as _fast_f1
     from ricsdk.e2._records import int_records as _fast_records
 except ImportError:  # pragma: no cover - exercised by installs without a C compiler
     _fast_records = None  # type: ignore[assignment]
+    _fast_f1 = None  # type: ignore[assignment]
 
 __all__ = [
     "KPM_OID_V2",
@@ -962,6 +964,17 @@ def _decoded_data_item(records: tuple[MeasRecord, ...], incomplete: bool) -> Mea
     return item
 
 
+def _decoded_f1(
+    data: tuple[MeasDataItem, ...], info: tuple[MeasInfoItem, ...], granul: int | None
+) -> IndicationMessageF1:
+    """An IndicationMessageF1 from the fast path, whose parts were decoded (and checked) before."""
+    m: IndicationMessageF1 = _new_object(IndicationMessageF1)
+    _set_field(m, "meas_data", data)
+    _set_field(m, "meas_info", info)
+    _set_field(m, "granul_period", granul)
+    return m
+
+
 def _enc_granul(e: PerEncoder, v: int) -> None:
     e.constrained(v - 1, _U32 - 1)
 
@@ -1673,6 +1686,15 @@ class KpmCodec:
         return encode_complete(lambda e, x: _enc_indication_message(e, x, v), m)
 
     def decode_indication_message(self, data: bytes) -> IndicationMessage:
+        if _fast_f1 is not None and _interning and type(data) is bytes:
+            # A usual format-1 message whose measurement information was seen before: the records from C and
+            # the rest from the memo of _dec_message_f1 (the same key). Anything else takes the decoder below.
+            got = _fast_f1(data, Missing.NO_VALUE)
+            if got is not None:
+                pos = got[2]
+                hit = _tail_cache.get((got[0], pos & 7, data[pos >> 3 :]))
+                if hit is not None and hit[2] < 8:
+                    return _decoded_f1(tuple([_decoded_data_item(r, False) for r in got[1]]), hit[0], hit[1])
         v = self.version
         return decode_complete(lambda d: _dec_indication_message(d, v), data, "E2SM-KPM-IndicationMessage")
 

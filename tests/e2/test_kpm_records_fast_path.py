@@ -1,6 +1,7 @@
-"""The C run of octet-aligned INTEGER measurement records (``ricsdk/e2/_records.c``) gives exactly what the
-Python loop of ``kpm._dec_records`` gives: the same messages, and the same typed error (message and bit
-position) for damaged ones."""
+"""The C paths of ``ricsdk/e2/_records.c`` give exactly what the Python decoder gives: the run of octet-aligned
+INTEGER records in ``kpm._dec_records``, and the format-1 fast path of ``KpmCodec.decode_indication_message``
+(records of the usual messages in C, the measurement information from the memo). Same messages, and the same
+typed error (message and bit position) for damaged ones."""
 
 from __future__ import annotations
 
@@ -18,18 +19,19 @@ from tests.e2 import kpm_strategies as ks
 V2 = k.KpmCodec(k.KpmVersion.V2)
 V3 = k.KpmCodec(k.KpmVersion.V3)
 FAST = k._fast_records
+F1 = k._fast_f1
 
 needs_c = pytest.mark.skipif(FAST is None, reason="ricsdk.e2._records was not built (no C compiler)")
 
 
 @contextmanager
 def python_loop() -> Iterator[None]:
-    saved = k._fast_records
-    k._fast_records = None
+    saved = k._fast_records, k._fast_f1
+    k._fast_records = k._fast_f1 = None  # type: ignore[assignment]
     try:
         yield
     finally:
-        k._fast_records = saved
+        k._fast_records, k._fast_f1 = saved
 
 
 def outcome(decode: Callable[[bytes], object], raw: bytes) -> object:
@@ -41,10 +43,11 @@ def outcome(decode: Callable[[bytes], object], raw: bytes) -> object:
 
 
 def both(decode: Callable[[bytes], object], raw: bytes) -> None:
+    first = outcome(decode, raw)  # fills the measurement-information memo the format-1 fast path reads
     fast = outcome(decode, raw)
     with python_loop():
         slow = outcome(decode, raw)
-    assert fast == slow
+    assert first == fast == slow
 
 
 @needs_c
@@ -129,3 +132,59 @@ def test_direct_calls_on_arbitrary_bytes(data: bytes, draw: st.DataObject) -> No
         return
     got = FAST(data, pos, end, m, out)
     assert (out, got) == _reference_run(data, pos, end, m)
+
+
+def _f1(records: tuple[k.MeasRecord, ...]) -> k.IndicationMessageF1:
+    info = tuple(k.MeasInfoItem(f"m{i}") for i in range(len(records)))
+    return k.IndicationMessageF1((k.MeasDataItem(records),), info, 1000)
+
+
+@needs_c
+def test_format_1_fast_path_is_taken_for_integer_and_no_value_records() -> None:
+    """Integers of every width and noValue records (which leave the integers after them unaligned) are read in
+    C; the decoded message is the one the Python decoder gives. A REAL, an incompleteFlag or a measurement
+    information list never seen before leave the message to Python."""
+    assert F1 is not None
+    recs: tuple[k.MeasRecord, ...] = (7, k.Missing.NO_VALUE, 258, 4294967295, k.Missing.NO_VALUE, 0, 65536)
+    msg = _f1(recs)
+    raw = V2.encode_indication_message(msg)
+    got = F1(raw, k.Missing.NO_VALUE)
+    assert got is not None and got[0] == 0b11 and got[1] == (recs,)
+    assert V2.decode_indication_message(raw) == msg  # fills the memo
+    calls = []
+
+    def spy(data: bytes, no_value: object) -> object:
+        out = F1(data, no_value)
+        calls.append(out is not None)
+        return out
+
+    k._fast_f1 = spy  # type: ignore[assignment]
+    try:
+        assert V2.decode_indication_message(raw) == msg
+    finally:
+        k._fast_f1 = F1
+    assert calls == [True]
+    for other in (_f1((1, 2.5)), k.IndicationMessageF1((k.MeasDataItem((1,), incomplete=True),), (), None)):
+        assert F1(V2.encode_indication_message(other), k.Missing.NO_VALUE) is None
+    with pytest.raises(TypeError):
+        F1(bytearray(raw), k.Missing.NO_VALUE)  # type: ignore[arg-type]
+
+
+@needs_c
+@settings(max_examples=500)
+@given(st.binary(max_size=80))
+def test_format_1_records_on_arbitrary_bytes(data: bytes) -> None:
+    """On any bytes: None, or records that the Python decoder reads the same, when it decodes them at all (the
+    part after the records may still be invalid)."""
+    assert F1 is not None
+    got = F1(data, k.Missing.NO_VALUE)
+    if got is None:
+        return
+    assert 0 <= got[2] <= len(data) * 8
+    with python_loop():
+        try:
+            msg = V2.decode_indication_message(data)
+        except E2DecodeError:
+            return
+    assert isinstance(msg, k.IndicationMessageF1)
+    assert tuple(item.records for item in msg.meas_data) == got[1]

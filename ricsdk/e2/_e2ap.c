@@ -1,0 +1,281 @@
+/* ricsdk.e2._e2ap: the two E2AP PDUs of the near-RT hot path read in C (e2ap.py, decode_e2ap's fast path).
+ *
+ * A RICindication arrives for every report and a RICcontrolAcknowledge for every control. Both are an E2AP-PDU
+ * (octet 0: extension bit 0 and the alternative in bits 6-5; octet 1: the procedure code; octet 2: the
+ * criticality; then the value's length determinant and octets) whose value is a SEQUENCE { protocolIEs } in
+ * aligned PER: one octet with the extension bit, the IE count in two octets, then per IE its id (two octets),
+ * criticality (top two bits of one octet) and value as an open type (length determinant and octets).
+ *
+ * indication() and control_ack() read the IEs the Python decoders read, with the same rules (which IEs are
+ * mandatory, unknown IEs skipped unless their criticality is reject, trailing octets inside an IE value or
+ * after the container ignored, as there), and return their raw values as a tuple. Anything the Python decoder
+ * would reject, and anything it reads with its general path (a fragmented length, a RICrequestID with
+ * extensions, another PDU), gives None: e2ap.py then decodes the PDU itself, so values and errors are the ones
+ * the Python decoder gives.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* A length determinant at octet *off (below end), short or two-octet form; its octets must end by end.
+ * On success the value's start and length are stored, *off moves past the value and 0 is returned. */
+static int open_value(const unsigned char *d, Py_ssize_t *off, Py_ssize_t end, Py_ssize_t *start, Py_ssize_t *len) {
+    Py_ssize_t o = *off;
+    if (o >= end) {
+        return -1;
+    }
+    unsigned char b = d[o];
+    Py_ssize_t n, s;
+    if (b < 0x80) {
+        n = b;
+        s = o + 1;
+    } else if (b < 0xC0) {
+        if (o + 2 > end) {
+            return -1;
+        }
+        n = ((Py_ssize_t)(b & 0x3F) << 8) | d[o + 1];
+        s = o + 2;
+    } else {
+        return -1; /* fragmented: Python */
+    }
+    if (s + n > end) {
+        return -1;
+    }
+    *start = s;
+    *len = n;
+    *off = s + n;
+    return 0;
+}
+
+/* The IE container of a PDU of the given alternative and procedure: on success *pos is the first IE, *end the
+ * end of the PDU's value, *count the IE count, and 0 is returned. */
+static int container(const unsigned char *d, Py_ssize_t size, int kind, int proc, Py_ssize_t *pos, Py_ssize_t *end,
+                     Py_ssize_t *count) {
+    if (size < 3 || (d[0] & 0x80) || ((d[0] >> 5) & 3) != kind || d[1] != proc) {
+        return -1;
+    }
+    Py_ssize_t off = 3, start, len;
+    if (open_value(d, &off, size, &start, &len) < 0 || off != size) {
+        return -1; /* octets after the PDU are an error: Python reports it */
+    }
+    Py_ssize_t e = start + len;
+    if (start + 3 > e || (d[start] & 0x80)) {
+        return -1;
+    }
+    Py_ssize_t n = ((Py_ssize_t)d[start + 1] << 8) | d[start + 2];
+    if (n * 4 > e - (start + 3)) {
+        return -1;
+    }
+    *pos = start + 3;
+    *end = e;
+    *count = n;
+    return 0;
+}
+
+/* The next IE at *pos: its id, criticality and value; 0 on success. */
+static int next_ie(const unsigned char *d, Py_ssize_t *pos, Py_ssize_t end, int *id, int *crit, Py_ssize_t *start,
+                   Py_ssize_t *len) {
+    Py_ssize_t o = *pos;
+    if (o + 4 > end) {
+        return -1;
+    }
+    *id = (d[o] << 8) | d[o + 1];
+    *crit = d[o + 2] >> 6;
+    if (*crit > 2) {
+        return -1;
+    }
+    *pos = o + 3;
+    return open_value(d, pos, end, start, len);
+}
+
+/* An OCTET STRING inside an IE value (its own length determinant; octets after it ignored, as in Python). */
+static PyObject *inner_octets(const unsigned char *d, Py_ssize_t start, Py_ssize_t len) {
+    Py_ssize_t off = start, s, n;
+    if (open_value(d, &off, start + len, &s, &n) < 0) {
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)d + s, n);
+}
+
+#define IND_SLOTS 8
+/* IE id -> slot of the RICindication tuple: RICrequestID, RANfunctionID, RICactionID, RICindicationSN,
+ * RICindicationType, RICindicationHeader, RICindicationMessage, RICcallProcessID. */
+static int indication_slot(int id) {
+    switch (id) {
+    case 29: return 0;
+    case 5: return 1;
+    case 15: return 2;
+    case 27: return 3;
+    case 28: return 4;
+    case 25: return 5;
+    case 26: return 6;
+    case 20: return 7;
+    default: return -1;
+    }
+}
+
+static void clear(PyObject **slots, int n) {
+    for (int k = 0; k < n; k++) {
+        Py_CLEAR(slots[k]);
+    }
+}
+
+/* The value of one IE of a known slot, or NULL (no error set) when Python must decode it. kinds: 'r' request
+ * id (5 octets, no extension: returned raw for e2ap's cache of RicRequestId), 'f' RANfunctionID, 'b' one
+ * octet, 'h' two octets, 't' RICindicationType, 'o' OCTET STRING. */
+static PyObject *ie_value(char kind, const unsigned char *d, Py_ssize_t s, Py_ssize_t n) {
+    switch (kind) {
+    case 'r':
+        if (n != 5 || (d[s] & 0x80)) {
+            return NULL;
+        }
+        return PyBytes_FromStringAndSize((const char *)d + s, 5);
+    case 'f': {
+        if (n < 2) {
+            return NULL;
+        }
+        long v = ((long)d[s] << 8) | d[s + 1];
+        return v > 4095 ? NULL : PyLong_FromLong(v);
+    }
+    case 'b':
+        return n < 1 ? NULL : PyLong_FromLong(d[s]);
+    case 'h':
+        return n < 2 ? NULL : PyLong_FromLong(((long)d[s] << 8) | d[s + 1]);
+    case 't':
+        if (n < 1 || (d[s] & 0x80)) {
+            return NULL;
+        }
+        return PyLong_FromLong((d[s] & 0x40) ? 1 : 0);
+    default:
+        return inner_octets(d, s, n);
+    }
+}
+
+/* Read the IEs of a container into slots by slot_of / kinds; mandatory is a bit mask of slots. 0 on success,
+ * -1 when Python must decode (slots cleared), -2 on a Python error (slots cleared). */
+static int read_ies(const unsigned char *d, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t count, int (*slot_of)(int),
+                    const char *kinds, PyObject **slots, int nslots, unsigned mandatory) {
+    for (Py_ssize_t k = 0; k < count; k++) {
+        int id, crit;
+        Py_ssize_t s, n;
+        if (next_ie(d, &pos, end, &id, &crit, &s, &n) < 0) {
+            clear(slots, nslots);
+            return -1;
+        }
+        int slot = slot_of(id);
+        if (slot < 0) {
+            if (crit == 0) { /* unknown IE with criticality reject */
+                clear(slots, nslots);
+                return -1;
+            }
+            continue;
+        }
+        if (slots[slot] != NULL) { /* repeated */
+            clear(slots, nslots);
+            return -1;
+        }
+        slots[slot] = ie_value(kinds[slot], d, s, n);
+        if (slots[slot] == NULL) {
+            clear(slots, nslots);
+            return PyErr_Occurred() ? -2 : -1;
+        }
+    }
+    for (int k = 0; k < nslots; k++) {
+        if ((mandatory >> k) & 1 && slots[k] == NULL) {
+            clear(slots, nslots);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *as_tuple(PyObject **slots, int n) {
+    PyObject *t = PyTuple_New(n);
+    if (t == NULL) {
+        clear(slots, n);
+        return NULL;
+    }
+    for (int k = 0; k < n; k++) {
+        if (slots[k] == NULL) {
+            Py_INCREF(Py_None);
+            slots[k] = Py_None;
+        }
+        PyTuple_SET_ITEM(t, k, slots[k]); /* steals the reference */
+    }
+    return t;
+}
+
+/* indication(pdu) -> (request id octets, RAN function, action, sn | None, type (0 report, 1 insert), header,
+ * message, call process id | None) | None */
+static PyObject *indication(PyObject *self, PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "indication: pdu must be bytes");
+        return NULL;
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(arg);
+    Py_ssize_t pos, end, count;
+    if (container(d, PyBytes_GET_SIZE(arg), 0, 5, &pos, &end, &count) < 0) {
+        Py_RETURN_NONE;
+    }
+    PyObject *slots[IND_SLOTS] = {NULL};
+    /* mandatory: request id, function, action, type, header, message */
+    int rc = read_ies(d, pos, end, count, indication_slot, "rfbhtooo", slots, IND_SLOTS, 0x77);
+    if (rc == -2) {
+        return NULL;
+    }
+    if (rc < 0) {
+        Py_RETURN_NONE;
+    }
+    return as_tuple(slots, IND_SLOTS);
+}
+
+#define ACK_SLOTS 4
+/* RICrequestID, RANfunctionID, RICcallProcessID, RICcontrolOutcome */
+static int ack_slot(int id) {
+    switch (id) {
+    case 29: return 0;
+    case 5: return 1;
+    case 20: return 2;
+    case 32: return 3;
+    default: return -1;
+    }
+}
+
+/* control_ack(pdu) -> (request id octets, RAN function, call process id | None, outcome | None) | None */
+static PyObject *control_ack(PyObject *self, PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "control_ack: pdu must be bytes");
+        return NULL;
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(arg);
+    Py_ssize_t pos, end, count;
+    if (container(d, PyBytes_GET_SIZE(arg), 1, 4, &pos, &end, &count) < 0) {
+        Py_RETURN_NONE;
+    }
+    PyObject *slots[ACK_SLOTS] = {NULL};
+    int rc = read_ies(d, pos, end, count, ack_slot, "rfoo", slots, ACK_SLOTS, 0x3);
+    if (rc == -2) {
+        return NULL;
+    }
+    if (rc < 0) {
+        Py_RETURN_NONE;
+    }
+    return as_tuple(slots, ACK_SLOTS);
+}
+
+static PyMethodDef methods[] = {
+    {"indication", (PyCFunction)indication, METH_O,
+     "indication(pdu) -> (request id octets, RAN function, action, sn, type, header, message, call process id) "
+     "| None: the IEs of a RICindication PDU, None when e2ap.py must decode it."},
+    {"control_ack", (PyCFunction)control_ack, METH_O,
+     "control_ack(pdu) -> (request id octets, RAN function, call process id, outcome) | None: the IEs of a "
+     "RICcontrolAcknowledge PDU, None when e2ap.py must decode it."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "ricsdk.e2._e2ap",
+    "RICindication and RICcontrolAcknowledge read in C (optional; e2ap.py is the fallback and the reference).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__e2ap(void) { return PyModule_Create(&module); }

@@ -1,0 +1,6 @@
+"""Type stub of the C reader of RICindication / RICcontrolAcknowledge (``_e2ap.c``)."""
+
+from typing import Any
+
+def indication(pdu: bytes, /) -> tuple[Any, ...] | None: ...
+def control_ack(pdu: bytes, /) -> tuple[Any, ...] | None: ...
