@@ -262,7 +262,104 @@ static PyObject *control_ack(PyObject *self, PyObject *arg) {
     return as_tuple(slots, ACK_SLOTS);
 }
 
+/* find_ies(pdu, wanted) -> [(value offset, value length) | None per wanted id] | None: the walk of
+ * ricsdk.trace.records._find_ies (the first IE of each wanted id, the walk ending once all are found; any
+ * alternative and procedure; the outer value cut at the end of the data), None wherever that walk raises or
+ * reads a fragmented length, which it then does itself. */
+static PyObject *find_ies(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyBytes_Check(args[0]) || !PyTuple_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "find_ies(pdu: bytes, wanted: tuple[int, ...])");
+        return NULL;
+    }
+    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
+    PyObject *wanted = args[1];
+    Py_ssize_t nw = PyTuple_GET_SIZE(wanted);
+    if (nw > 16) {
+        Py_RETURN_NONE;
+    }
+    long ids[16];
+    for (Py_ssize_t k = 0; k < nw; k++) {
+        ids[k] = PyLong_AsLong(PyTuple_GET_ITEM(wanted, k));
+        if (ids[k] == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (size < 3 || (d[0] & 0x80) || ((d[0] >> 5) & 3) > 2) {
+        Py_RETURN_NONE;
+    }
+    if (size <= 3) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t body, n;
+    unsigned char b = d[3];
+    if (b < 0x80) {
+        n = b;
+        body = 4;
+    } else if (b < 0xC0 && size >= 5) {
+        n = ((Py_ssize_t)(b & 0x3F) << 8) | d[4];
+        body = 5;
+    } else {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t end = body + n < size ? body + n : size;
+    if (body + 3 > end) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t count = ((Py_ssize_t)d[body + 1] << 8) | d[body + 2];
+    Py_ssize_t off = body + 3;
+    Py_ssize_t at[16], len[16];
+    int found[16] = {0};
+    Py_ssize_t missing = nw;
+    for (Py_ssize_t c = 0; c < count; c++) {
+        if (off + 4 > end) {
+            Py_RETURN_NONE;
+        }
+        long id = ((long)d[off] << 8) | d[off + 1];
+        Py_ssize_t o = off + 3, s, l;
+        if (open_value(d, &o, end, &s, &l) < 0) {
+            Py_RETURN_NONE;
+        }
+        for (Py_ssize_t k = 0; k < nw; k++) {
+            if (ids[k] == id) {
+                if (!found[k]) {
+                    found[k] = 1;
+                    at[k] = s;
+                    len[k] = l;
+                    missing--;
+                }
+                break;
+            }
+        }
+        off = o;
+        if (nw && !missing) {
+            break;
+        }
+    }
+    PyObject *out = PyList_New(nw);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < nw; k++) {
+        PyObject *item;
+        if (found[k]) {
+            item = Py_BuildValue("(nn)", at[k], len[k]);
+            if (item == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+        } else {
+            Py_INCREF(Py_None);
+            item = Py_None;
+        }
+        PyList_SET_ITEM(out, k, item);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"find_ies", (PyCFunction)(void (*)(void))find_ies, METH_FASTCALL,
+     "find_ies(pdu, wanted) -> list | None: the IE walk of ricsdk.trace.records._find_ies, None where it raises."},
     {"indication", (PyCFunction)indication, METH_O,
      "indication(pdu) -> (request id octets, RAN function, action, sn, type, header, message, call process id) "
      "| None: the IEs of a RICindication PDU, None when e2ap.py must decode it."},

@@ -2189,10 +2189,12 @@ def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> byte
     table = _IE_TABLES.get(cls)
     if table is None:
         raise E2ValueError(f"not an E2AP message: {cls.__name__}", value=msg)
-    if isinstance(msg, RicControlRequest):
-        body = _encode_control_request(msg)
-    elif isinstance(msg, RicIndication):
-        body = _encode_indication(msg)
+    if cls is RicControlRequest:
+        body = _encode_control_request(msg)  # type: ignore[arg-type]
+    elif cls is RicIndication:
+        body = _encode_indication(msg)  # type: ignore[arg-type]
+    elif cls is RicControlAcknowledge:
+        body = _encode_control_ack(msg)  # type: ignore[arg-type]
     else:
         if (
             isinstance(msg, RicSubscriptionRequest)
@@ -2235,6 +2237,19 @@ def _encode_control_request(m: RicControlRequest) -> bytes:
     parts.append(b"\x00\x17\x00" + _len_prefixed(_len_prefixed(m.message)))
     if m.ack_request is not None:
         parts.append(_CTRL_ACK[int(m.ack_request)])
+    return b"\x00\x00" + bytes((len(parts),)) + b"".join(parts)
+
+
+def _encode_control_ack(m: RicControlAcknowledge) -> bytes:
+    rid = m.request_id
+    parts = [
+        b"\x00\x1d\x00\x05\x00" + rid.requestor_id.to_bytes(2, "big") + rid.instance_id.to_bytes(2, "big"),
+        b"\x00\x05\x00\x02" + m.ran_function_id.to_bytes(2, "big"),
+    ]
+    if m.call_process_id is not None:
+        parts.append(b"\x00\x14\x00" + _len_prefixed(_len_prefixed(m.call_process_id)))
+    if m.outcome is not None:
+        parts.append(b"\x00\x20\x00" + _len_prefixed(_len_prefixed(m.outcome)))
     return b"\x00\x00" + bytes((len(parts),)) + b"".join(parts)
 
 

@@ -29,6 +29,8 @@ repeat in every period (bounded caches; the decoded values are identical with or
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -130,10 +132,14 @@ def kpm_version_for_oid(oid: str) -> KpmVersion:
 
 
 class Missing(Enum):
-    """A measurement record without a value."""
+    """A measurement record without a value. ``float()`` of either is NaN, so a tuple of records converts to a
+    float array (``numpy.asarray(records, dtype=float)``) with NaN where there was no value."""
 
     NO_VALUE = "noValue"
     NOT_SATISFIED = "notSatisfied"
+
+    def __float__(self) -> float:
+        return math.nan
 
 
 MeasRecord: TypeAlias = int | float | Missing

@@ -98,6 +98,8 @@ class _Plan:
     info: tuple[MeasInfoItem, ...]  # the list the plan was derived from (keeps its id from being reused)
     states: list[_SliceState]
     limits: list[tuple[int, int, int]]  # (min bound, max bound, dedicated floor) per slice
+    #: when the records fill every (slice, measurement) cell once: the record of each cell, row-major
+    dense: NDArray[np.intp] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +278,12 @@ class ModelXApp(XApp):
             cols.append(col)
         keys = list(order)
         rows = self.store.rows([(ind.e2_node, ind.cell, k) for k in keys])
+        ncols = len(self._meas_col)
+        cells = [p * ncols + c for p, c in zip(row_pos, cols, strict=True)]
+        dense = None
+        if sorted(cells) == list(range(len(keys) * ncols)):
+            dense = np.empty(len(cells), dtype=np.intp)
+            dense[cells] = rec_index
         plan = _Plan(
             keys,
             rows,
@@ -287,6 +295,7 @@ class ModelXApp(XApp):
             info,
             [self._state(ind.e2_node, ind.cell, k) for k in keys],
             [_limits(self._bounds.get(k)) for k in keys],
+            dense,
         )
         if len(self._plans) > 4096:
             self._plans.clear()
@@ -295,9 +304,11 @@ class ModelXApp(XApp):
 
     def _values(self, plan: _Plan, records: tuple[Any, ...]) -> NDArray[np.float64]:
         try:
-            rec = np.asarray(records, dtype=np.float64)
+            rec = np.asarray(records, dtype=np.float64)  # a Missing record is NaN (Missing.__float__)
         except (TypeError, ValueError):
             rec = np.asarray([math.nan if isinstance(r, Missing) else float(r) for r in records], dtype=np.float64)
+        if plan.dense is not None:
+            return rec[plan.dense].reshape(len(plan.keys), len(self._meas_col))
         values = np.full((len(plan.keys), len(self._meas_col)), np.nan)
         values[plan.row_pos, plan.col] = rec[plan.rec_index]
         return values

@@ -48,6 +48,11 @@ from ricsdk.trace.pcap import (
     read_capture,
 )
 
+try:  # the IE walk in C (ricsdk/e2/_e2ap.c), when it was built; None: the Python walk only
+    from ricsdk.e2._e2ap import find_ies as _fast_find
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    _fast_find = None  # type: ignore[assignment]
+
 __all__ = [
     "DEFAULT_RIC_PORTS",
     "Direction",
@@ -406,6 +411,10 @@ def _find_ie(pdu: bytes, wanted: int) -> tuple[int, int] | None:
 
 def _find_ies(pdu: bytes, wanted: tuple[int, ...]) -> list[tuple[int, int] | None]:
     """:func:`_find_ie` for several IEs in one walk (stopping once all are found), in the order asked."""
+    if _fast_find is not None and type(pdu) is bytes:
+        got = _fast_find(pdu, wanted)  # the same walk in C (ricsdk/e2/_e2ap.c); None: it is done below
+        if got is not None:
+            return got
     found: list[tuple[int, int] | None] = [None] * len(wanted)
     missing = len(wanted)
     _kind_proc(pdu)

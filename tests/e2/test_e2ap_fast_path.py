@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from ricsdk.e2 import e2ap as m
 from ricsdk.errors import E2DecodeError
+from ricsdk.trace import records
 from tests.e2 import e2ap_strategies as es
 from tests.e2 import kpm_strategies as ks
 
 IND = m._fast_indication
 ACK = m._fast_control_ack
+FIND = records._fast_find
 
 needs_c = pytest.mark.skipif(IND is None, reason="ricsdk.e2._e2ap was not built (no C compiler)")
 
@@ -144,3 +146,46 @@ def test_readers_on_arbitrary_bytes_never_read_past_them(raw: bytes) -> None:
         got = reader(raw)
         assert got is None or isinstance(got, tuple)
     same(raw)
+
+
+def _python_walk(pdu: bytes, wanted: tuple[int, ...]) -> object:
+    saved = records._fast_find
+    records._fast_find = None  # type: ignore[assignment]
+    try:
+        return records._find_ies(pdu, wanted)
+    except records.TraceError as exc:
+        return ("error", str(exc))
+    finally:
+        records._fast_find = saved
+
+
+WANTED = st.sampled_from([(29, 5, 20), (29,), (5,), (20,), (29, 29), (26, 15, 99), ()])
+
+
+@needs_c
+@settings(max_examples=400)
+@given(es.messages(), WANTED, st.data())
+def test_ie_walk_in_c_finds_what_the_python_walk_finds(
+    msg: m.E2apMessage, wanted: tuple[int, ...], data: st.DataObject
+) -> None:
+    """``find_ies`` (used by the trace's id readers, the replay's control answers among them) on whole, truncated
+    and bit-flipped PDUs: the Python walk's result wherever it gives one, else None (the Python walk then raises)."""
+    assert FIND is not None
+    raw = m.encode_e2ap(msg, m.E2apVersion.V3)
+    truncated, mutated = ks.damaged(raw, data)
+    for pdu in (raw, truncated, mutated, raw[:3] + b"\x81\x00" + raw[4:]):
+        got = FIND(pdu, wanted)
+        ref = _python_walk(pdu, wanted)
+        assert got is None or got == ref
+    assert FIND(raw, wanted) == _python_walk(raw, wanted)  # a whole PDU is always walked in C
+
+
+@needs_c
+@settings(max_examples=400)
+@given(st.binary(max_size=60), WANTED)
+def test_ie_walk_in_c_on_arbitrary_bytes(raw: bytes, wanted: tuple[int, ...]) -> None:
+    assert FIND is not None
+    got = FIND(raw, wanted)
+    assert got is None or got == _python_walk(raw, wanted)
+    with pytest.raises(TypeError):
+        FIND(raw, list(wanted))  # type: ignore[arg-type]
