@@ -30,7 +30,6 @@ repeat in every period (bounded caches; the decoded values are identical with or
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, IntEnum
