@@ -15,6 +15,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 /* A length determinant at octet *off (below end), short or two-octet form; its octets must end by end.
  * On success the value's start and length are stored, *off moves past the value and 0 is returned. */
@@ -357,7 +358,275 @@ static PyObject *find_ies(PyObject *self, PyObject *const *args, Py_ssize_t narg
     return out;
 }
 
+/* -- encoders ---------------------------------------------------------------------------------------- */
+
+/* Append a length determinant (n < 16384) for n octets; returns the new write position. */
+static unsigned char *put_len(unsigned char *w, Py_ssize_t n) {
+    if (n < 128) {
+        *w++ = (unsigned char)n;
+    } else {
+        *w++ = (unsigned char)(0x80 | (n >> 8));
+        *w++ = (unsigned char)(n & 0xFF);
+    }
+    return w;
+}
+
+static Py_ssize_t len_size(Py_ssize_t n) { return n < 128 ? 1 : 2; }
+
+/* An IE whose value is an OCTET STRING (open type around it): id, criticality reject, lengths, octets. */
+static unsigned char *put_octets_ie(unsigned char *w, int id, const char *v, Py_ssize_t n) {
+    *w++ = (unsigned char)(id >> 8);
+    *w++ = (unsigned char)(id & 0xFF);
+    *w++ = 0;
+    w = put_len(w, len_size(n) + n);
+    w = put_len(w, n);
+    memcpy(w, v, (size_t)n);
+    return w + n;
+}
+
+static int small_uint(PyObject *o, long max, long *out) {
+    if (!PyLong_CheckExact(o)) {
+        return -1;
+    }
+    int overflow = 0;
+    long v = PyLong_AsLongAndOverflow(o, &overflow);
+    if (overflow || v < 0 || v > max) {
+        PyErr_Clear();
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* control_request(requestor, instance, function, header, message, call_process_id, ack) -> bytes | None: the
+ * RICcontrolRequest PDU e2ap.py's _encode_control_request and _pdu write (IEs in the order RICrequestID,
+ * RANfunctionID, RICcallProcessID, RICcontrolHeader, RICcontrolMessage, RICcontrolAckRequest); ack is -1 for
+ * none, else the ControlAckRequest value (0 noAck, 1 ack). None for anything e2ap.py should handle: a value
+ * out of range or not of the exact type, an octet string of 16K or more (fragmented lengths). */
+static PyObject *control_request(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "control_request(requestor, instance, function, header, message, cpid, ack)");
+        return NULL;
+    }
+    long requestor, instance, function, ack;
+    if (small_uint(args[0], 65535, &requestor) < 0 || small_uint(args[1], 65535, &instance) < 0 ||
+        small_uint(args[2], 4095, &function) < 0) {
+        Py_RETURN_NONE;
+    }
+    if (!PyLong_CheckExact(args[6])) {
+        Py_RETURN_NONE;
+    }
+    ack = PyLong_AsLong(args[6]);
+    if (ack < -1 || ack > 1) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *header = args[3], *message = args[4], *cpid = args[5];
+    if (!PyBytes_CheckExact(header) || !PyBytes_CheckExact(message) || (cpid != Py_None && !PyBytes_CheckExact(cpid))) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t nh = PyBytes_GET_SIZE(header), nm = PyBytes_GET_SIZE(message);
+    Py_ssize_t nc = cpid == Py_None ? -1 : PyBytes_GET_SIZE(cpid);
+    if (nh > 16000 || nm > 16000 || nc > 16000) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t body = 3 + 9 + 6;
+    int parts = 4;
+    body += 3 + len_size(len_size(nh) + nh) + len_size(nh) + nh;
+    body += 3 + len_size(len_size(nm) + nm) + len_size(nm) + nm;
+    if (nc >= 0) {
+        body += 3 + len_size(len_size(nc) + nc) + len_size(nc) + nc;
+        parts++;
+    }
+    if (ack >= 0) {
+        body += 5;
+        parts++;
+    }
+    if (body >= 16384) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, 3 + len_size(body) + body);
+    if (out == NULL) {
+        return NULL;
+    }
+    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(out);
+    *w++ = 0x00; /* initiatingMessage */
+    *w++ = 4;    /* RICcontrol */
+    *w++ = 0x00; /* criticality reject */
+    w = put_len(w, body);
+    *w++ = 0;
+    *w++ = 0;
+    *w++ = (unsigned char)parts;
+    const unsigned char rid[] = {0x00, 0x1d, 0x00, 0x05, 0x00, (unsigned char)(requestor >> 8),
+                                 (unsigned char)(requestor & 0xFF), (unsigned char)(instance >> 8),
+                                 (unsigned char)(instance & 0xFF)};
+    memcpy(w, rid, sizeof rid);
+    w += sizeof rid;
+    const unsigned char fn[] = {0x00, 0x05, 0x00, 0x02, (unsigned char)(function >> 8), (unsigned char)(function & 0xFF)};
+    memcpy(w, fn, sizeof fn);
+    w += sizeof fn;
+    if (nc >= 0) {
+        w = put_octets_ie(w, 20, PyBytes_AS_STRING(cpid), nc);
+    }
+    w = put_octets_ie(w, 22, PyBytes_AS_STRING(header), nh);
+    w = put_octets_ie(w, 23, PyBytes_AS_STRING(message), nm);
+    if (ack >= 0) {
+        const unsigned char a[] = {0x00, 0x15, 0x00, 0x01, (unsigned char)(ack ? 0x40 : 0x00)};
+        memcpy(w, a, sizeof a);
+        w += sizeof a;
+    }
+    return out;
+}
+
+/* quota_entries(head, plmn, rows, snssai_type, with_sd, without_sd) -> bytes | None: the RC control message
+ * SliceQuotaEncoder.encode_rows writes: head, the entry count - 1 (two octets), then per row (Snssai, (min, max,
+ * dedicated)) its entry template (with_sd / without_sd: (octets, plmn, sst, sd, min, max, dedicated offsets))
+ * with the fields filled in. None whenever encode_rows should decide (and raise): a count outside 1..64, a row
+ * that is not (exact Snssai, tuple of three exact ints with 0 <= dedicated <= min <= max <= 100), a slice
+ * twice, min ratios adding up past 100. */
+static PyObject *s_sst, *s_sd;
+
+static int template_of(PyObject *t, const unsigned char **data, Py_ssize_t *size, Py_ssize_t off[6]) {
+    if (!PyTuple_CheckExact(t) || PyTuple_GET_SIZE(t) != 7 || !PyBytes_CheckExact(PyTuple_GET_ITEM(t, 0))) {
+        return -1;
+    }
+    *data = (const unsigned char *)PyBytes_AS_STRING(PyTuple_GET_ITEM(t, 0));
+    *size = PyBytes_GET_SIZE(PyTuple_GET_ITEM(t, 0));
+    for (int k = 0; k < 6; k++) {
+        off[k] = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, k + 1));
+        if (off[k] == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return -1;
+        }
+        if (off[k] >= *size) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+#define MAX_ROWS 64
+
+static PyObject *quota_entries(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6 || !PyBytes_CheckExact(args[0]) || !PyList_CheckExact(args[2]) || !PyType_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "quota_entries(head, plmn, rows: list, snssai_type, with_sd, without_sd)");
+        return NULL;
+    }
+    if (s_sst == NULL) {
+        s_sst = PyUnicode_InternFromString("sst");
+        s_sd = PyUnicode_InternFromString("sd");
+        if (s_sst == NULL || s_sd == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *plmn = args[1], *rows = args[2];
+    PyTypeObject *snssai_type = (PyTypeObject *)args[3];
+    if (!PyBytes_CheckExact(plmn) || PyBytes_GET_SIZE(plmn) != 3) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *tw, *tn;
+    Py_ssize_t sw, sn, ow[6], on[6];
+    if (template_of(args[4], &tw, &sw, ow) < 0 || template_of(args[5], &tn, &sn, on) < 0 || ow[2] < 0 || ow[2] + 3 > sw ||
+        ow[0] + 3 > sw || on[0] + 3 > sn) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(rows);
+    if (n < 1 || n > MAX_ROWS) {
+        Py_RETURN_NONE;
+    }
+    unsigned char sst[MAX_ROWS], sd[MAX_ROWS][3], has_sd[MAX_ROWS], q[MAX_ROWS][3];
+    Py_ssize_t total = PyBytes_GET_SIZE(args[0]) + 2;
+    long total_min = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i);
+        if (!PyTuple_CheckExact(row) || PyTuple_GET_SIZE(row) != 2) {
+            Py_RETURN_NONE;
+        }
+        PyObject *s = PyTuple_GET_ITEM(row, 0), *r = PyTuple_GET_ITEM(row, 1);
+        if (Py_TYPE(s) != snssai_type || !PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 3) {
+            Py_RETURN_NONE;
+        }
+        long v[3];
+        for (int k = 0; k < 3; k++) {
+            if (small_uint(PyTuple_GET_ITEM(r, k), 100, &v[k]) < 0) {
+                Py_RETURN_NONE;
+            }
+        }
+        if (v[2] > v[0] || v[0] > v[1]) {
+            Py_RETURN_NONE;
+        }
+        PyObject *a = PyObject_GetAttr(s, s_sst);
+        if (a == NULL) {
+            return NULL;
+        }
+        PyObject *b = PyObject_GetAttr(s, s_sd);
+        if (b == NULL) {
+            Py_DECREF(a);
+            return NULL;
+        }
+        int ok = PyBytes_CheckExact(a) && PyBytes_GET_SIZE(a) == 1 &&
+                 (b == Py_None || (PyBytes_CheckExact(b) && PyBytes_GET_SIZE(b) == 3));
+        if (ok) {
+            sst[i] = (unsigned char)PyBytes_AS_STRING(a)[0];
+            has_sd[i] = b != Py_None;
+            if (has_sd[i]) {
+                memcpy(sd[i], PyBytes_AS_STRING(b), 3);
+            }
+        }
+        Py_DECREF(a);
+        Py_DECREF(b);
+        if (!ok) {
+            Py_RETURN_NONE;
+        }
+        for (Py_ssize_t j = 0; j < i; j++) { /* each slice once */
+            if (sst[j] == sst[i] && has_sd[j] == has_sd[i] && (!has_sd[i] || memcmp(sd[j], sd[i], 3) == 0)) {
+                Py_RETURN_NONE;
+            }
+        }
+        q[i][0] = (unsigned char)v[0];
+        q[i][1] = (unsigned char)v[1];
+        q[i][2] = (unsigned char)v[2];
+        total_min += v[0];
+        total += has_sd[i] ? sw : sn;
+    }
+    if (total_min > 100) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) {
+        return NULL;
+    }
+    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(out);
+    memcpy(w, PyBytes_AS_STRING(args[0]), (size_t)PyBytes_GET_SIZE(args[0]));
+    w += PyBytes_GET_SIZE(args[0]);
+    *w++ = (unsigned char)((n - 1) >> 8);
+    *w++ = (unsigned char)((n - 1) & 0xFF);
+    const unsigned char *p3 = (const unsigned char *)PyBytes_AS_STRING(plmn);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const unsigned char *t = has_sd[i] ? tw : tn;
+        const Py_ssize_t *o = has_sd[i] ? ow : on;
+        Py_ssize_t size = has_sd[i] ? sw : sn;
+        memcpy(w, t, (size_t)size);
+        memcpy(w + o[0], p3, 3);
+        w[o[1]] = sst[i];
+        if (has_sd[i]) {
+            memcpy(w + o[2], sd[i], 3);
+        }
+        w[o[3]] = q[i][0];
+        w[o[4]] = q[i][1];
+        w[o[5]] = q[i][2];
+        w += size;
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"control_request", (PyCFunction)(void (*)(void))control_request, METH_FASTCALL,
+     "control_request(requestor, instance, function, header, message, cpid, ack) -> bytes | None: a "
+     "RICcontrolRequest PDU, None where e2ap.py must encode it."},
+    {"quota_entries", (PyCFunction)(void (*)(void))quota_entries, METH_FASTCALL,
+     "quota_entries(head, plmn, rows, snssai_type, with_sd, without_sd) -> bytes | None: the RC slice quota "
+     "control message of SliceQuotaEncoder.encode_rows, None where it must decide."},
     {"find_ies", (PyCFunction)(void (*)(void))find_ies, METH_FASTCALL,
      "find_ies(pdu, wanted) -> list | None: the IE walk of ricsdk.trace.records._find_ies, None where it raises."},
     {"indication", (PyCFunction)indication, METH_O,

@@ -33,10 +33,12 @@ from ricsdk.errors import E2DecodeError, E2ValueError
 
 try:  # the optional C reader of RICindication / RICcontrolAcknowledge (ricsdk/e2/_e2ap.c); None: Python only
     from ricsdk.e2._e2ap import control_ack as _fast_control_ack
+    from ricsdk.e2._e2ap import control_request as _fast_control_request
     from ricsdk.e2._e2ap import indication as _fast_indication
 except ImportError:  # pragma: no cover - built wherever a C compiler is
     _fast_indication = None  # type: ignore[assignment]
     _fast_control_ack = None  # type: ignore[assignment]
+    _fast_control_request = None  # type: ignore[assignment]
 
 __all__ = [
     "ActionNotAdmitted",
@@ -2190,6 +2192,15 @@ def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> byte
     if table is None:
         raise E2ValueError(f"not an E2AP message: {cls.__name__}", value=msg)
     if cls is RicControlRequest:
+        if _fast_control_request is not None:
+            m: RicControlRequest = msg  # type: ignore[assignment]
+            rid = m.request_id
+            ack = -1 if m.ack_request is None else int(m.ack_request)
+            pdu = _fast_control_request(
+                rid.requestor_id, rid.instance_id, m.ran_function_id, m.header, m.message, m.call_process_id, ack
+            )
+            if pdu is not None:
+                return pdu
         body = _encode_control_request(msg)  # type: ignore[arg-type]
     elif cls is RicIndication:
         body = _encode_indication(msg)  # type: ignore[arg-type]
@@ -2216,6 +2227,34 @@ def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> byte
             ies.append(_single(ie_id, crit, enc(v)))
         body = b"\x00" + len(ies).to_bytes(2, "big") + b"".join(ies)
     return _pdu(cls.KIND, cls.PROCEDURE, body)
+
+
+def encode_control_request(
+    request_id: RicRequestId,
+    ran_function_id: int,
+    header: bytes,
+    message: bytes,
+    call_process_id: bytes | None = None,
+    ack_request: ControlAckRequest | None = None,
+) -> bytes:
+    """``encode_e2ap(RicControlRequest(...))`` without building the dataclass when its fields are plainly valid
+    (the near-RT loop sends one control per decision); anything else goes through the dataclass, its checks and
+    errors included. The PDU is the same in every E2AP version."""
+    if _fast_control_request is not None and type(request_id) is RicRequestId:
+        pdu = _fast_control_request(
+            request_id.requestor_id,
+            request_id.instance_id,
+            ran_function_id,
+            header,
+            message,
+            call_process_id,
+            -1 if ack_request is None else int(ack_request),
+        )
+        if pdu is not None:
+            return pdu
+    return encode_e2ap(
+        RicControlRequest(request_id, ran_function_id, header, message, call_process_id, ack_request)
+    )
 
 
 def _pdu(kind: PduKind, proc: int, body: bytes) -> bytes:

@@ -73,6 +73,11 @@ from ricsdk.e2.rc import (
 )
 from ricsdk.errors import ConfigError, E2DecodeError, E2ValueError
 
+try:  # the entry loop of SliceQuotaEncoder.encode_rows in C (ricsdk/e2/_e2ap.c), when it was built
+    from ricsdk.e2._e2ap import quota_entries as _fast_entries
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    _fast_entries = None  # type: ignore[assignment]
+
 __all__ = [
     "DEFAULT_QUOTA_IDS",
     "DEFAULT_UE_ID",
@@ -494,7 +499,7 @@ class SliceQuotaEncoder:
     :func:`quota_control_header` / :func:`quota_control_message`.
     """
 
-    __slots__ = ("_entries", "_head", "_header", "_with_sd", "_without_sd", "ids", "ue_id")
+    __slots__ = ("_c_templates", "_entries", "_head", "_header", "_with_sd", "_without_sd", "ids", "ue_id")
 
     def __init__(
         self,
@@ -511,6 +516,10 @@ class SliceQuotaEncoder:
         head, self._without_sd = _derive_template(ids, False)
         if head != self._head:
             raise AssertionError("slice quota template: message heads differ")
+        #: the two templates as the C entry loop takes them: (octets, plmn, sst, sd, min, max, dedicated offsets)
+        self._c_templates = tuple(
+            (t.data, t.plmn, t.sst, t.sd, t.min, t.max, t.dedicated) for t in (self._with_sd, self._without_sd)
+        )
         #: (plmn, snssai, (min, max, dedicated)) -> that list entry's octets (validated when first built)
         self._entries: dict[tuple[bytes, Snssai, tuple[int, int, int]], bytes] = {}
 
@@ -545,6 +554,12 @@ class SliceQuotaEncoder:
         :class:`SliceQuota`) and filled in once, then reused; the list-level checks (1..65535 entries, no slice
         twice, the min ratios adding up to at most 100) run on every call.
         """
+        if _fast_entries is not None and type(rows) is list:
+            # The same octets from C for plain rows (an Snssai and three ints that make a valid SliceQuota, up
+            # to 64 distinct slices, min ratios within 100); anything else is encoded and checked below.
+            out = _fast_entries(self._head, plmn, rows, Snssai, *self._c_templates)
+            if out is not None:
+                return out
         n = len(rows)
         _check_count(n)
         cache = self._entries

@@ -86,9 +86,8 @@ class XAppContext:
         Returns ``(pdu, call_process_id)``; the caller sends the PDU (mtype 12040, MEID = E2 node).
         """
         cpid = self._next_cpid()
-        pdu = e2ap.encode_e2ap(
-            e2ap.RicControlRequest(request_id, ran_function_id, header, message, cpid, e2ap.ControlAckRequest.ACK),
-            self.e2ap_version,
+        pdu = e2ap.encode_control_request(
+            request_id, ran_function_id, header, message, cpid, e2ap.ControlAckRequest.ACK
         )
         self._control_sent(e2_node, request_id, cpid, slices)
         return pdu, cpid

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ricsdk.e2 import rc as R
+from ricsdk.e2 import slice_quota as sq
 from ricsdk.e2.common import RanFunctionName, Snssai, UeIdGnbDu, plmn_from_str
 from ricsdk.e2.rc import (
     ControlAction,
@@ -541,3 +542,65 @@ def test_damaged_quota_messages_raise_only_decode_errors(
     for candidate in (bytes(raw), bytes(raw[:cut])):
         with contextlib.suppress(E2DecodeError):
             decode_slice_quotas(header, candidate)
+
+
+# -- the C entry loop (ricsdk/e2/_e2ap.c, quota_entries) ----------------------------------------------------
+
+needs_c = pytest.mark.skipif(sq._fast_entries is None, reason="ricsdk.e2._e2ap was not built (no C compiler)")
+
+_POOL = [Snssai.of(1), Snssai.of(1, 1), Snssai.of(2), Snssai.of(2, 0xABCDEF), Snssai.of(3), Snssai.of(255, 0)]
+_ratio = st.one_of(st.integers(-2, 102), st.sampled_from([10.0, True, 2**70]))
+
+
+def _rows_outcome(enc: SliceQuotaEncoder, plmn: Any, rows: Any) -> object:
+    try:
+        return ("ok", enc.encode_rows(plmn, rows))
+    except E2ValueError as exc:
+        return ("error", str(exc), exc.field)
+
+
+@needs_c
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.sampled_from(_POOL), st.tuples(_ratio, _ratio, _ratio)), max_size=8),
+    st.sampled_from([PLMN, b"\x00\x01", plmn_from_str("310410")]),
+    id_sets,
+)
+def test_c_entry_loop_gives_what_the_python_loop_gives(rows: list[Any], plmn: bytes, ids: QuotaParamIds) -> None:
+    """Any rows (valid or not: repeated slices, ratios out of range, out of order, not ints, mins past 100):
+    the same octets or the same typed error with and without the C loop."""
+    enc = SliceQuotaEncoder(ids)
+    fast = _rows_outcome(enc, plmn, rows)
+    saved = sq._fast_entries
+    sq._fast_entries = None  # type: ignore[assignment]
+    try:
+        slow = _rows_outcome(SliceQuotaEncoder(ids), plmn, rows)
+    finally:
+        sq._fast_entries = saved
+    assert fast == slow
+
+
+@needs_c
+def test_c_entry_loop_takes_plain_rows_and_declines_the_rest() -> None:
+    enc = SliceQuotaEncoder()
+    rows = [(Snssai.of(1), (10, 50, 5)), (Snssai.of(2, 7), (30, 80, 0))]
+    args = (enc._head, PLMN, rows, Snssai, *enc._c_templates)
+    expected = enc.encode_message([SliceQuota(PLMN, s, *q) for s, q in rows])
+    assert sq._fast_entries is not None
+    assert sq._fast_entries(*args) == expected
+    declined = [
+        [(Snssai.of(1), (10, 50, 5))] * 2,  # a slice twice
+        [(Snssai.of(1), (60, 60, 0)), (Snssai.of(2), (50, 60, 0))],  # mins past 100
+        [(Snssai.of(1), (10, 50, 20))],  # dedicated over min
+        [(Snssai.of(1), (10.0, 50, 0))],  # not an int
+        [(Snssai.of(1), [10, 50, 0])],  # not a tuple
+        [(Snssai.of(i % 256, i), (0, 1, 0)) for i in range(65)],  # more than 64 rows
+        [],
+    ]
+    for bad in declined:
+        assert sq._fast_entries(enc._head, PLMN, bad, Snssai, *enc._c_templates) is None
+    assert sq._fast_entries(enc._head, b"\x00\x01", rows, Snssai, *enc._c_templates) is None
+    many = [(Snssai.of(i % 256, i), (0, 1, 0)) for i in range(65)]
+    assert enc.encode_rows(PLMN, many) == enc.encode_message([SliceQuota(PLMN, s, *q) for s, q in many])
+    with pytest.raises(TypeError):
+        sq._fast_entries(enc._head, PLMN, tuple(rows), Snssai, *enc._c_templates)  # type: ignore[arg-type]
