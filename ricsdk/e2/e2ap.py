@@ -2252,9 +2252,7 @@ def encode_control_request(
         )
         if pdu is not None:
             return pdu
-    return encode_e2ap(
-        RicControlRequest(request_id, ran_function_id, header, message, call_process_id, ack_request)
-    )
+    return encode_e2ap(RicControlRequest(request_id, ran_function_id, header, message, call_process_id, ack_request))
 
 
 def _pdu(kind: PduKind, proc: int, body: bytes) -> bytes:
