@@ -478,6 +478,70 @@ static PyObject *control_request(PyObject *self, PyObject *const *args, Py_ssize
     return out;
 }
 
+/* control_ack(requestor, instance, function, call_process_id, outcome) -> bytes | None: the
+ * RICcontrolAcknowledge PDU e2ap.py's _encode_control_ack and _pdu write (RICrequestID, RANfunctionID, then
+ * RICcallProcessID and RICcontrolOutcome when given); None where e2ap.py must encode it (see control_request). */
+static PyObject *control_ack_pdu(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "control_ack_pdu(requestor, instance, function, cpid, outcome)");
+        return NULL;
+    }
+    long requestor, instance, function;
+    if (small_uint(args[0], 65535, &requestor) < 0 || small_uint(args[1], 65535, &instance) < 0 ||
+        small_uint(args[2], 4095, &function) < 0) {
+        Py_RETURN_NONE;
+    }
+    PyObject *cpid = args[3], *outcome = args[4];
+    if ((cpid != Py_None && !PyBytes_CheckExact(cpid)) || (outcome != Py_None && !PyBytes_CheckExact(outcome))) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t nc = cpid == Py_None ? -1 : PyBytes_GET_SIZE(cpid);
+    Py_ssize_t no = outcome == Py_None ? -1 : PyBytes_GET_SIZE(outcome);
+    if (nc > 16000 || no > 16000) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t body = 3 + 9 + 6;
+    int parts = 2;
+    if (nc >= 0) {
+        body += 3 + len_size(len_size(nc) + nc) + len_size(nc) + nc;
+        parts++;
+    }
+    if (no >= 0) {
+        body += 3 + len_size(len_size(no) + no) + len_size(no) + no;
+        parts++;
+    }
+    if (body >= 16384) {
+        Py_RETURN_NONE;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, 3 + len_size(body) + body);
+    if (out == NULL) {
+        return NULL;
+    }
+    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(out);
+    *w++ = 0x20; /* successfulOutcome */
+    *w++ = 4;    /* RICcontrol */
+    *w++ = 0x00; /* criticality reject */
+    w = put_len(w, body);
+    *w++ = 0;
+    *w++ = 0;
+    *w++ = (unsigned char)parts;
+    const unsigned char rid[] = {0x00, 0x1d, 0x00, 0x05, 0x00, (unsigned char)(requestor >> 8),
+                                 (unsigned char)(requestor & 0xFF), (unsigned char)(instance >> 8),
+                                 (unsigned char)(instance & 0xFF)};
+    memcpy(w, rid, sizeof rid);
+    w += sizeof rid;
+    const unsigned char fn[] = {0x00, 0x05, 0x00, 0x02, (unsigned char)(function >> 8), (unsigned char)(function & 0xFF)};
+    memcpy(w, fn, sizeof fn);
+    w += sizeof fn;
+    if (nc >= 0) {
+        w = put_octets_ie(w, 20, PyBytes_AS_STRING(cpid), nc);
+    }
+    if (no >= 0) {
+        w = put_octets_ie(w, 32, PyBytes_AS_STRING(outcome), no);
+    }
+    return out;
+}
+
 /* quota_entries(head, plmn, rows, snssai_type, with_sd, without_sd) -> bytes | None: the RC control message
  * SliceQuotaEncoder.encode_rows writes: head, the entry count - 1 (two octets), then per row (Snssai, (min, max,
  * dedicated)) its entry template (with_sd / without_sd: (octets, plmn, sst, sd, min, max, dedicated offsets))
@@ -624,6 +688,9 @@ static PyMethodDef methods[] = {
     {"control_request", (PyCFunction)(void (*)(void))control_request, METH_FASTCALL,
      "control_request(requestor, instance, function, header, message, cpid, ack) -> bytes | None: a "
      "RICcontrolRequest PDU, None where e2ap.py must encode it."},
+    {"control_ack_pdu", (PyCFunction)(void (*)(void))control_ack_pdu, METH_FASTCALL,
+     "control_ack_pdu(requestor, instance, function, cpid, outcome) -> bytes | None: a RICcontrolAcknowledge "
+     "PDU, None where e2ap.py must encode it."},
     {"quota_entries", (PyCFunction)(void (*)(void))quota_entries, METH_FASTCALL,
      "quota_entries(head, plmn, rows, snssai_type, with_sd, without_sd) -> bytes | None: the RC slice quota "
      "control message of SliceQuotaEncoder.encode_rows, None where it must decide."},

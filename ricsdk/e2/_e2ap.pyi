@@ -17,3 +17,6 @@ def quota_entries(
     without_sd: tuple[Any, ...],
     /,
 ) -> bytes | None: ...
+def control_ack_pdu(
+    requestor: int, instance: int, function: int, cpid: bytes | None, outcome: bytes | None, /
+) -> bytes | None: ...

@@ -33,12 +33,14 @@ from ricsdk.errors import E2DecodeError, E2ValueError
 
 try:  # the optional C reader of RICindication / RICcontrolAcknowledge (ricsdk/e2/_e2ap.c); None: Python only
     from ricsdk.e2._e2ap import control_ack as _fast_control_ack
+    from ricsdk.e2._e2ap import control_ack_pdu as _fast_control_ack_pdu
     from ricsdk.e2._e2ap import control_request as _fast_control_request
     from ricsdk.e2._e2ap import indication as _fast_indication
 except ImportError:  # pragma: no cover - built wherever a C compiler is
     _fast_indication = None  # type: ignore[assignment]
     _fast_control_ack = None  # type: ignore[assignment]
     _fast_control_request = None  # type: ignore[assignment]
+    _fast_control_ack_pdu = None  # type: ignore[assignment]
 
 __all__ = [
     "ActionNotAdmitted",
@@ -2205,7 +2207,15 @@ def encode_e2ap(msg: E2apMessage, version: E2apVersion = E2apVersion.V2) -> byte
     elif cls is RicIndication:
         body = _encode_indication(msg)  # type: ignore[arg-type]
     elif cls is RicControlAcknowledge:
-        body = _encode_control_ack(msg)  # type: ignore[arg-type]
+        a: RicControlAcknowledge = msg  # type: ignore[assignment]
+        if _fast_control_ack_pdu is not None:
+            rid = a.request_id
+            pdu = _fast_control_ack_pdu(
+                rid.requestor_id, rid.instance_id, a.ran_function_id, a.call_process_id, a.outcome
+            )
+            if pdu is not None:
+                return pdu
+        body = _encode_control_ack(a)
     else:
         if (
             isinstance(msg, RicSubscriptionRequest)
@@ -2253,6 +2263,23 @@ def encode_control_request(
         if pdu is not None:
             return pdu
     return encode_e2ap(RicControlRequest(request_id, ran_function_id, header, message, call_process_id, ack_request))
+
+
+def encode_control_ack(
+    request_id: RicRequestId,
+    ran_function_id: int,
+    call_process_id: bytes | None = None,
+    outcome: bytes | None = None,
+) -> bytes:
+    """``encode_e2ap(RicControlAcknowledge(...))`` without building the dataclass when its fields are plainly
+    valid (see :func:`encode_control_request`)."""
+    if _fast_control_ack_pdu is not None and type(request_id) is RicRequestId:
+        pdu = _fast_control_ack_pdu(
+            request_id.requestor_id, request_id.instance_id, ran_function_id, call_process_id, outcome
+        )
+        if pdu is not None:
+            return pdu
+    return encode_e2ap(RicControlAcknowledge(request_id, ran_function_id, call_process_id, outcome))
 
 
 def _pdu(kind: PduKind, proc: int, body: bytes) -> bytes:

@@ -228,6 +228,7 @@ class ReplayTransport:
         self._handled_from = 0
         self._handled_count = 0
         self._batch_nodes: set[str] = set()
+        self._request_ids: dict[_Rid, e2ap.RicRequestId] = {}
         self._index()
         self._t0 = self.records[self._feed[0]].timestamp_ns if self._feed else 0
 
@@ -481,17 +482,7 @@ class ReplayTransport:
             self.stats.answers_replayed += 1
         else:
             self.stats.answers_synthesised += 1
-        self._answers.append(
-            Message(
-                mtype,
-                payload,
-                sub_id=sub_id,
-                meid=meid,
-                src=self.config.src,
-                received_ns=self._clock(),
-                reply_to=self._handle,
-            )
-        )
+        self._answers.append(Message(mtype, payload, sub_id, meid, b"", self.config.src, self._clock(), self._handle))
         self._wake.set()
 
     def _encode(self, msg: e2ap.E2apMessage) -> bytes:
@@ -568,7 +559,11 @@ class ReplayTransport:
         if rid is None or function is None:
             log.warning("replay: the xApp sent a control request without RICrequestID / RANfunctionID (unanswered)")
             return
-        request_id = e2ap.RicRequestId(*rid)
+        request_id = self._request_ids.get(rid)
+        if request_id is None:
+            if len(self._request_ids) >= 4096:
+                self._request_ids.clear()
+            request_id = self._request_ids[rid] = e2ap.RicRequestId(*rid)
         if mode is ControlAnswers.REPLAY:
             recorded = self._nodes[msg.meid].control_answers
             while recorded:
@@ -581,7 +576,6 @@ class ReplayTransport:
                     new = dataclasses.replace(old, request_id=request_id, call_process_id=cpid)
                     self._enqueue(rec.mtype, self._encode(new), msg.meid, msg.sub_id, replayed=True)
                     return
-        ack = e2ap.RicControlAcknowledge(request_id, function, cpid)
         self._enqueue(
-            RIC_CONTROL_ACK, e2ap.encode_e2ap(ack, self.config.e2ap_version), msg.meid, msg.sub_id, replayed=False
+            RIC_CONTROL_ACK, e2ap.encode_control_ack(request_id, function, cpid), msg.meid, msg.sub_id, replayed=False
         )

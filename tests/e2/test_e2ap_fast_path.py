@@ -235,3 +235,32 @@ def test_control_request_encoder_leaves_odd_fields_to_the_dataclass() -> None:
     )
     with pytest.raises(TypeError):
         fast(1, 2, 3)  # type: ignore[call-arg]
+
+
+@needs_c
+@given(
+    st.builds(
+        m.RicControlAcknowledge, es.request_id, es.func_id, st.none() | es.small_bytes, st.none() | es.small_bytes
+    )
+)
+def test_control_ack_encoded_in_c_is_the_python_encoding(msg: m.RicControlAcknowledge) -> None:
+    python = m._pdu(m.PduKind.SUCCESSFUL, 4, m._encode_control_ack(msg))
+    assert m.encode_e2ap(msg) == python
+    assert m.encode_control_ack(msg.request_id, msg.ran_function_id, msg.call_process_id, msg.outcome) == python
+    assert m.decode_e2ap(python) == msg
+
+
+@needs_c
+def test_control_ack_encoder_leaves_odd_fields_to_the_dataclass() -> None:
+    fast = m._fast_control_ack_pdu
+    assert fast is not None
+    assert fast(1, 2, 4096, None, None) is None
+    assert fast(1, 2, 3, bytearray(b"c"), None) is None
+    assert fast(1, 2, 3, None, b"o" * 20000) is None
+    with pytest.raises(m.E2ValueError) as info:
+        m.encode_control_ack(m.RicRequestId(1, 2), -1)
+    assert info.value.field == "ran_function_id"
+    long = m.RicControlAcknowledge(m.RicRequestId(1, 2), 3, b"\x01", b"o" * 20000)
+    assert m.encode_control_ack(long.request_id, 3, b"\x01", b"o" * 20000) == m._pdu(
+        m.PduKind.SUCCESSFUL, 4, m._encode_control_ack(long)
+    )
