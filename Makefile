@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench lint typecheck venv system-deps lock clean
 
-$(VENV)/.installed: pyproject.toml constraints.txt setup.py ricsdk/features/_kernel.c ricsdk/e2/_records.c ricsdk/e2/_e2ap.c
+$(VENV)/.installed: pyproject.toml constraints.txt setup.py ricsdk/features/_kernel.c ricsdk/e2/_records.c ricsdk/e2/_e2ap.c ricsdk/runtime/_guard.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'

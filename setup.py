@@ -10,7 +10,11 @@ commands:
   measurement-record decoder, and the measurement data of a usual format-1 indication message, also
   ``optional``: ``ricsdk/e2/kpm.py`` reads them itself when it is missing.
 - ``ricsdk.e2._e2ap`` (``ricsdk/e2/_e2ap.c``): RICindication and RICcontrolAcknowledge read in C, ``optional``:
-  ``ricsdk/e2/e2ap.py`` decodes them itself when it is missing, and whenever the C reader declines a PDU.
+  ``ricsdk/e2/e2ap.py`` decodes them itself when it is missing, and whenever the C reader declines a PDU. It
+  also writes RICcontrolRequest / RICcontrolAcknowledge PDUs and the RC slice-quota entry list for plain fields.
+- ``ricsdk.runtime._guard`` (``ricsdk/runtime/_guard.c``): ModelXApp's policy guard over one indication's
+  slices, ``optional`` (``model_xapp.py`` runs its Python loop, the reference). ``-ffp-contract=off`` keeps
+  the quota mapping's multiplications rounded as Python rounds them.
 
 - ``build_py`` runs ``ricsdk/_proto/build.py`` (loaded by path, so the build needs only the standard library and
   grpcio-tools from ``[build-system] requires``). A regular build (wheel) writes the modules into the build
@@ -84,4 +88,11 @@ E2AP = Extension(
     optional=True,
 )
 
-setup(ext_modules=[KERNEL, RECORDS, E2AP], cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})
+GUARD = Extension(
+    "ricsdk.runtime._guard",
+    sources=["ricsdk/runtime/_guard.c"],
+    extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"],
+    optional=True,
+)
+
+setup(ext_modules=[KERNEL, RECORDS, E2AP, GUARD], cmdclass={"build_py": BuildPyWithProtos, "sdist": SdistWithProtos})

@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import structlog
@@ -59,6 +59,11 @@ from ricsdk.runtime.metrics import GaugeCollector
 from ricsdk.runtime.subscriptions import KpmSubscriptionSpec
 from ricsdk.runtime.xapp import RIC_CONTROL_REQ, Health, XApp, XAppContext
 from ricsdk.transport.base import Message
+
+try:  # the policy guard in C (ricsdk/runtime/_guard.c), when it was built; None: the Python loop only
+    from ricsdk.runtime._guard import guard as _guard_kernel
+except ImportError:  # pragma: no cover - built wherever a C compiler is
+    _guard_kernel = None  # type: ignore[assignment]
 
 __all__ = ["Decision", "ModelXApp"]
 
@@ -363,6 +368,76 @@ class ModelXApp(XApp):
         ded = dfloor if ded < dfloor else ded
         return mn2, mx2, ded if ded < mn2 else mn2, reason
 
+    def _guard_rows(self, plan: _Plan, r: _Rows, off: int) -> tuple[list[tuple[int, int, int]], list[str], bool]:
+        """The guard for one indication's slices (rows ``off ..``): each slice's quota and reason, and whether
+        any quota differs from the one in force. Slices whose row is not usable are held at their quota in
+        force (or their bounds) and counted. With the C kernel the usable rows are guarded there, with the same
+        result (``ricsdk/runtime/_guard.c``); this loop is the reference and the fallback."""
+        states, limits = plan.states, plan.limits
+        status, ready_l, incomplete_l = r.status, r.ready, r.incomplete
+        m = self._mapping
+        got = (
+            _guard_kernel(
+                r.outputs,
+                status,
+                ready_l,
+                incomplete_l,
+                off,
+                states,
+                limits,
+                m.kind == "prb_need",
+                m.floor,
+                m.headroom,
+                m.dedicated,
+                self._max_step,
+                _REASONS,
+            )
+            if _guard_kernel is not None
+            else None
+        )
+        if got is not None:
+            quotas, reasons, changed, held = got
+            if held:
+                for i, q in enumerate(quotas):
+                    if q is None:
+                        quotas[i], reasons[i] = self._held(states[i], limits[i], status, ready_l, incomplete_l, off + i)
+            return quotas, reasons, changed
+        outputs = r.outputs
+        want = self._want
+        clamp = self._clamp
+        quotas = []
+        reasons = []
+        changed = False
+        for i in range(len(states)):
+            st = states[i]
+            j = off + i
+            if status[j] != _OK or not ready_l[j] or incomplete_l[j]:
+                q, why = self._held(st, limits[i], status, ready_l, incomplete_l, j)
+                quotas.append(q)
+                reasons.append(why)
+                continue
+            mn, mx, ded, reason = clamp(st, limits[i], want(outputs[j]))
+            q = (mn, mx, ded)
+            if q != st.quota:
+                changed = True
+            quotas.append(q)
+            reasons.append(reason)
+        return quotas, reasons, changed
+
+    def _held(
+        self,
+        st: _SliceState,
+        lim: tuple[int, int, int],
+        status: list[int],
+        ready_l: list[bool],
+        incomplete_l: list[bool],
+        j: int,
+    ) -> tuple[tuple[int, int, int], str]:
+        """A slice whose row ``j`` is not usable: its quota in force (or its bounds) and why, counted."""
+        why = "warming-up" if not ready_l[j] else "missing-features" if incomplete_l[j] else _STATUS_REASON[status[j]]
+        self._withhold(why)
+        return st.quota or (lim[0], lim[1], lim[2]), "held:" + why
+
     def _guard(self, key: str, b: SliceBounds | None, want: tuple[float, float, float]) -> tuple[int, int, int, str]:
         """:meth:`_clamp` for one slice by key (tests and tools)."""
         return self._clamp(self._state("", "", key), _limits(b), want)
@@ -495,36 +570,8 @@ class ModelXApp(XApp):
         perf = self._perf
         t3 = perf()
         n = len(plan.keys)
-        outputs, status, ready_l, incomplete_l = r.outputs, r.status, r.ready, r.incomplete
         states = plan.states
-        limits = plan.limits
-        want = self._want
-        clamp = self._clamp
-        quotas: list[tuple[int, int, int]] = []
-        reasons: list[str] = []
-        changed = False
-        for i in range(n):
-            st = states[i]
-            j = off + i
-            if status[j] != _OK or not ready_l[j] or incomplete_l[j]:
-                why = (
-                    "warming-up"
-                    if not ready_l[j]
-                    else "missing-features"
-                    if incomplete_l[j]
-                    else _STATUS_REASON[status[j]]
-                )
-                lim = limits[i]
-                quotas.append(st.quota or (lim[0], lim[1], lim[2]))
-                reasons.append("held:" + why)
-                self._withhold(why)
-                continue
-            mn, mx, ded, reason = clamp(st, limits[i], want(outputs[j]))
-            q = (mn, mx, ded)
-            if q != st.quota:
-                changed = True
-            quotas.append(q)
-            reasons.append(reason)
+        quotas, reasons, changed = self._guard_rows(plan, r, off)
         self._fit_capacity(plan, quotas, reasons)
         t4 = perf()
         stage["guard"] = t4 - t3
@@ -766,6 +813,9 @@ def _waves(preps: list[_Prep]) -> Iterator[list[_Prep]]:
 def _limits(b: SliceBounds | None) -> tuple[int, int, int]:
     return (b.min_ratio, b.max_ratio, b.dedicated_ratio) if b is not None else (0, 100, 0)
 
+
+#: the reasons the guard kernel hands back, by its code
+_REASONS: Final = ("", "sla", "clamped", "rate-limited")
 
 _STATUS_REASON = {
     int(RowStatus.NO_MODEL): "no-model",

@@ -242,11 +242,14 @@ def test_kernel_flag_must_be_a_bool_or_none(bad: object) -> None:
 
 def test_kernel_built_where_required() -> None:
     """``make test`` sets RICSDK_REQUIRE_KERNEL=1: where a C compiler is there, a C extension that failed to build
-    (the feature kernel, the KPM records paths, the E2AP reader) is a failure, not a silent fallback to Python."""
+    (the feature kernel, the KPM records paths, the E2AP codec paths, the policy guard) is a failure, not a silent
+    fallback to Python."""
     if os.environ.get("RICSDK_REQUIRE_KERNEL") != "1":
         pytest.skip("RICSDK_REQUIRE_KERNEL is not 1: an install without the C kernel is accepted")
     assert KERNEL_AVAILABLE, "ricsdk.features._kernel did not build (see the pip install output)"
     from ricsdk.e2 import e2ap, kpm
+    from ricsdk.runtime import model_xapp
 
     assert kpm._fast_records is not None, "ricsdk.e2._records did not build (see the pip install output)"
     assert e2ap._fast_indication is not None, "ricsdk.e2._e2ap did not build (see the pip install output)"
+    assert model_xapp._guard_kernel is not None, "ricsdk.runtime._guard did not build (see the pip install output)"
