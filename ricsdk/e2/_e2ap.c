@@ -384,6 +384,40 @@ static unsigned char *put_octets_ie(unsigned char *w, int id, const char *v, Py_
     return w + n;
 }
 
+/* The octets an OCTET STRING IE of n octets takes (see put_octets_ie). */
+static Py_ssize_t octets_ie_size(Py_ssize_t n) { return 3 + len_size(len_size(n) + n) + len_size(n) + n; }
+
+/* A RICcontrol PDU of alternative `first` (0x00 initiating, 0x20 successful) whose value holds `parts` IEs in
+ * `body` octets, the first two RICrequestID and RANfunctionID: the new bytes object and, in *w, where the rest
+ * of its IEs go. NULL with *w NULL when body needs a fragmented length (Python then encodes it), NULL with an
+ * error set when out of memory. */
+static PyObject *control_pdu(unsigned char first, Py_ssize_t body, int parts, long requestor, long instance,
+                             long function, unsigned char **w) {
+    *w = NULL;
+    if (body >= 16384) {
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, 3 + len_size(body) + body);
+    if (out == NULL) {
+        return NULL;
+    }
+    unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
+    *p++ = first;
+    *p++ = 4;    /* RICcontrol */
+    *p++ = 0x00; /* criticality reject */
+    p = put_len(p, body);
+    *p++ = 0;
+    *p++ = 0;
+    *p++ = (unsigned char)parts;
+    const unsigned char ids[] = {0x00, 0x1d, 0x00, 0x05, 0x00, (unsigned char)(requestor >> 8),
+                                 (unsigned char)(requestor & 0xFF), (unsigned char)(instance >> 8),
+                                 (unsigned char)(instance & 0xFF), 0x00, 0x05, 0x00, 0x02,
+                                 (unsigned char)(function >> 8), (unsigned char)(function & 0xFF)};
+    memcpy(p, ids, sizeof ids);
+    *w = p + sizeof ids;
+    return out;
+}
+
 static int small_uint(PyObject *o, long max, long *out) {
     if (!PyLong_CheckExact(o)) {
         return -1;
@@ -430,41 +464,24 @@ static PyObject *control_request(PyObject *self, PyObject *const *args, Py_ssize
     if (nh > 16000 || nm > 16000 || nc > 16000) {
         Py_RETURN_NONE;
     }
-    Py_ssize_t body = 3 + 9 + 6;
+    Py_ssize_t body = 3 + 9 + 6 + octets_ie_size(nh) + octets_ie_size(nm);
     int parts = 4;
-    body += 3 + len_size(len_size(nh) + nh) + len_size(nh) + nh;
-    body += 3 + len_size(len_size(nm) + nm) + len_size(nm) + nm;
     if (nc >= 0) {
-        body += 3 + len_size(len_size(nc) + nc) + len_size(nc) + nc;
+        body += octets_ie_size(nc);
         parts++;
     }
     if (ack >= 0) {
         body += 5;
         parts++;
     }
-    if (body >= 16384) {
-        Py_RETURN_NONE;
-    }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, 3 + len_size(body) + body);
+    unsigned char *w;
+    PyObject *out = control_pdu(0x00, body, parts, requestor, instance, function, &w);
     if (out == NULL) {
-        return NULL;
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE; /* a fragmented length: Python */
     }
-    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(out);
-    *w++ = 0x00; /* initiatingMessage */
-    *w++ = 4;    /* RICcontrol */
-    *w++ = 0x00; /* criticality reject */
-    w = put_len(w, body);
-    *w++ = 0;
-    *w++ = 0;
-    *w++ = (unsigned char)parts;
-    const unsigned char rid[] = {0x00, 0x1d, 0x00, 0x05, 0x00, (unsigned char)(requestor >> 8),
-                                 (unsigned char)(requestor & 0xFF), (unsigned char)(instance >> 8),
-                                 (unsigned char)(instance & 0xFF)};
-    memcpy(w, rid, sizeof rid);
-    w += sizeof rid;
-    const unsigned char fn[] = {0x00, 0x05, 0x00, 0x02, (unsigned char)(function >> 8), (unsigned char)(function & 0xFF)};
-    memcpy(w, fn, sizeof fn);
-    w += sizeof fn;
     if (nc >= 0) {
         w = put_octets_ie(w, 20, PyBytes_AS_STRING(cpid), nc);
     }
@@ -503,36 +520,21 @@ static PyObject *control_ack_pdu(PyObject *self, PyObject *const *args, Py_ssize
     Py_ssize_t body = 3 + 9 + 6;
     int parts = 2;
     if (nc >= 0) {
-        body += 3 + len_size(len_size(nc) + nc) + len_size(nc) + nc;
+        body += octets_ie_size(nc);
         parts++;
     }
     if (no >= 0) {
-        body += 3 + len_size(len_size(no) + no) + len_size(no) + no;
+        body += octets_ie_size(no);
         parts++;
     }
-    if (body >= 16384) {
-        Py_RETURN_NONE;
-    }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, 3 + len_size(body) + body);
+    unsigned char *w;
+    PyObject *out = control_pdu(0x20, body, parts, requestor, instance, function, &w);
     if (out == NULL) {
-        return NULL;
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE; /* a fragmented length: Python */
     }
-    unsigned char *w = (unsigned char *)PyBytes_AS_STRING(out);
-    *w++ = 0x20; /* successfulOutcome */
-    *w++ = 4;    /* RICcontrol */
-    *w++ = 0x00; /* criticality reject */
-    w = put_len(w, body);
-    *w++ = 0;
-    *w++ = 0;
-    *w++ = (unsigned char)parts;
-    const unsigned char rid[] = {0x00, 0x1d, 0x00, 0x05, 0x00, (unsigned char)(requestor >> 8),
-                                 (unsigned char)(requestor & 0xFF), (unsigned char)(instance >> 8),
-                                 (unsigned char)(instance & 0xFF)};
-    memcpy(w, rid, sizeof rid);
-    w += sizeof rid;
-    const unsigned char fn[] = {0x00, 0x05, 0x00, 0x02, (unsigned char)(function >> 8), (unsigned char)(function & 0xFF)};
-    memcpy(w, fn, sizeof fn);
-    w += sizeof fn;
     if (nc >= 0) {
         w = put_octets_ie(w, 20, PyBytes_AS_STRING(cpid), nc);
     }

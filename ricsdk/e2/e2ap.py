@@ -2157,12 +2157,8 @@ _set_field = object.__setattr__
 
 def _trusted_indication(t: tuple[Any, ...]) -> RicIndication:
     """A RicIndication from the C reader's IEs, which already meet its constraints (``__post_init__`` skipped)."""
-    raw = t[0]
-    rid = _REQUEST_IDS.get(raw)
-    if rid is None:
-        rid = _dec_request_id(raw)
     m: RicIndication = _new_object(RicIndication)
-    _set_field(m, "request_id", rid)
+    _set_field(m, "request_id", _dec_request_id(t[0]))
     _set_field(m, "ran_function_id", t[1])
     _set_field(m, "action_id", t[2])
     _set_field(m, "indication_type", IndicationType.INSERT if t[4] else IndicationType.REPORT)
@@ -2175,12 +2171,8 @@ def _trusted_indication(t: tuple[Any, ...]) -> RicIndication:
 
 def _trusted_control_ack(t: tuple[Any, ...]) -> RicControlAcknowledge:
     """A RicControlAcknowledge from the C reader's IEs (see :func:`_trusted_indication`)."""
-    raw = t[0]
-    rid = _REQUEST_IDS.get(raw)
-    if rid is None:
-        rid = _dec_request_id(raw)
     m: RicControlAcknowledge = _new_object(RicControlAcknowledge)
-    _set_field(m, "request_id", rid)
+    _set_field(m, "request_id", _dec_request_id(t[0]))
     _set_field(m, "ran_function_id", t[1])
     _set_field(m, "call_process_id", t[2])
     _set_field(m, "outcome", t[3])
