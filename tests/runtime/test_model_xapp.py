@@ -273,3 +273,27 @@ async def test_a1_slice_sla_policy_from_the_mediator_narrows_bounds(tmp_path: Pa
                 "CREATE", 20008, "p2", {"slices": [{"snssai": "1-000001", "min_prb_ratio": 50, "max_prb_ratio": 10}]}
             )
         )
+
+
+def test_values_gather_of_a_dense_plan_equals_the_scatter() -> None:
+    """A plan whose records fill every (slice, measurement) cell maps them with one gather; the matrix is the one
+    the general scatter builds (NaN for noValue / notSatisfied records, which ``float()`` makes NaN)."""
+    from ricsdk.e2.kpm import Missing
+    from ricsdk.runtime.model_xapp import _Plan
+
+    app = _app()
+    ncols = len(app._meas_col)
+    keys = ["1", "2", "3"]
+    rng = np.random.default_rng(5)
+    order = rng.permutation(len(keys) * ncols)  # record r fills cell order[r]
+    rec_index = np.argsort(order)  # cells in (row, col) order -> their record
+    row_pos, col = np.divmod(np.arange(len(keys) * ncols), ncols)
+    dense = np.empty(len(order), dtype=np.intp)
+    dense[row_pos * ncols + col] = rec_index
+    plans = [_Plan(keys, np.arange(3), rec_index, row_pos, col, [], [], (), [], [], d) for d in (dense, None)]
+    records = tuple(int(v) if v % 5 else Missing.NO_VALUE for v in rng.integers(0, 1000, len(order)))
+    assert float(Missing.NOT_SATISFIED) != float(Missing.NOT_SATISFIED)  # NaN
+    a, b = (app._values(p, records) for p in plans)
+    assert a.shape == b.shape == (3, ncols)
+    np.testing.assert_array_equal(a, b)
+    assert np.isnan(a).sum() == sum(r is Missing.NO_VALUE for r in records)
