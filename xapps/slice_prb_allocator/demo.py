@@ -92,6 +92,7 @@ async def run_demo(periods: int, period_ms: int, out: Path) -> dict[str, Any]:
             "timed_out": tracker.timed_out,
             "pending": tracker.pending,
         }
+        node_applied = node.stats.controls_acked  # read with the tracker's counts, not after more periods ran
     elapsed = time.monotonic() - started
     await node.aclose()
     await recorder.aclose()
@@ -104,7 +105,7 @@ async def run_demo(periods: int, period_ms: int, out: Path) -> dict[str, Any]:
         "indications": node.stats.indications,
         "decisions": app.decisions,
         "controls": controls,
-        "node_controls_acked": node.stats.controls_acked,
+        "node_controls_acked": node_applied,
         "loop_latency_ms": {"p50": _pct_ms(lat, 0.5), "p99": _pct_ms(lat, 0.99), "samples": len(lat)},
         "withheld": dict(app.withheld),
         "quotas": {k: node.quotas[k] for k in keys if k in node.quotas},
