@@ -7,7 +7,7 @@ PY     := $(BIN)/python
 SYSTEM_PACKAGES := tshark postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench lint typecheck venv system-deps lock clean
+.PHONY: demo test bench lint typecheck venv system-deps lock clean asan-fuzz
 
 $(VENV)/.installed: pyproject.toml constraints.txt setup.py ricsdk/features/_kernel.c ricsdk/e2/_records.c ricsdk/e2/_e2ap.c ricsdk/runtime/_guard.c
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ system-deps:
 	fi
 
 lint: venv
-	$(BIN)/ruff check ricsdk tests benchmarks xapps rapps
+	$(BIN)/ruff check ricsdk tests benchmarks xapps rapps tools
 	$(BIN)/ruff format --check ricsdk xapps rapps
 
 typecheck: venv
@@ -38,6 +38,10 @@ typecheck: venv
 test: venv system-deps lint typecheck
 	RICSDK_REQUIRE_KERNEL=1 $(BIN)/pytest -q -p no:cacheprovider
 	$(PY) -m benchmarks --quick > /dev/null
+
+# Memory-safety fuzzing of the C extensions (AddressSanitizer + UBSan builds in a temporary copy; about 1 min).
+asan-fuzz: venv
+	$(PY) tools/asan_fuzz.py --iterations 100000
 
 bench: venv
 	$(PY) -m benchmarks
