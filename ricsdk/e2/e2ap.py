@@ -105,6 +105,8 @@ __all__ = [
     "TypeOfError",
     "UpdateOutcome",
     "decode_e2ap",
+    "encode_control_ack",
+    "encode_control_request",
     "encode_e2ap",
     "peek_procedure",
 ]
