@@ -281,9 +281,12 @@ static PyObject *find_ies(PyObject *self, PyObject *const *args, Py_ssize_t narg
     }
     long ids[16];
     for (Py_ssize_t k = 0; k < nw; k++) {
-        ids[k] = PyLong_AsLong(PyTuple_GET_ITEM(wanted, k));
-        if (ids[k] == -1 && PyErr_Occurred()) {
-            return NULL;
+        PyObject *id = PyTuple_GET_ITEM(wanted, k);
+        int overflow = 0;
+        ids[k] = PyLong_CheckExact(id) ? PyLong_AsLongAndOverflow(id, &overflow) : -1;
+        if (!PyLong_CheckExact(id) || overflow || ids[k] < 0 || ids[k] > 65535) {
+            PyErr_Clear();
+            Py_RETURN_NONE; /* not an IE id: the Python walk compares it as it is */
         }
     }
     if (size < 3 || (d[0] & 0x80) || ((d[0] >> 5) & 3) > 2) {
