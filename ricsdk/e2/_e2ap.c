@@ -205,28 +205,34 @@ static PyObject *as_tuple(PyObject **slots, int n) {
     return t;
 }
 
-/* indication(pdu) -> (request id octets, RAN function, action, sn | None, type (0 report, 1 insert), header,
- * message, call process id | None) | None */
-static PyObject *indication(PyObject *self, PyObject *arg) {
+/* The IEs of a PDU of one alternative and procedure, read into a tuple of nslots (see read_ies); None when
+ * Python must decode it. */
+static PyObject *read_pdu(PyObject *arg, int kind, int proc, int (*slot_of)(int), const char *kinds, PyObject **slots,
+                          int nslots, unsigned mandatory) {
     if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "indication: pdu must be bytes");
+        PyErr_SetString(PyExc_TypeError, "pdu must be bytes");
         return NULL;
     }
     const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(arg);
     Py_ssize_t pos, end, count;
-    if (container(d, PyBytes_GET_SIZE(arg), 0, 5, &pos, &end, &count) < 0) {
+    if (container(d, PyBytes_GET_SIZE(arg), kind, proc, &pos, &end, &count) < 0) {
         Py_RETURN_NONE;
     }
-    PyObject *slots[IND_SLOTS] = {NULL};
-    /* mandatory: request id, function, action, type, header, message */
-    int rc = read_ies(d, pos, end, count, indication_slot, "rfbhtooo", slots, IND_SLOTS, 0x77);
+    int rc = read_ies(d, pos, end, count, slot_of, kinds, slots, nslots, mandatory);
     if (rc == -2) {
         return NULL;
     }
     if (rc < 0) {
         Py_RETURN_NONE;
     }
-    return as_tuple(slots, IND_SLOTS);
+    return as_tuple(slots, nslots);
+}
+
+/* indication(pdu) -> (request id octets, RAN function, action, sn | None, type (0 report, 1 insert), header,
+ * message, call process id | None) | None; mandatory: request id, function, action, type, header, message. */
+static PyObject *indication(PyObject *self, PyObject *arg) {
+    PyObject *slots[IND_SLOTS] = {NULL};
+    return read_pdu(arg, 0, 5, indication_slot, "rfbhtooo", slots, IND_SLOTS, 0x77);
 }
 
 #define ACK_SLOTS 4
@@ -243,24 +249,8 @@ static int ack_slot(int id) {
 
 /* control_ack(pdu) -> (request id octets, RAN function, call process id | None, outcome | None) | None */
 static PyObject *control_ack(PyObject *self, PyObject *arg) {
-    if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "control_ack: pdu must be bytes");
-        return NULL;
-    }
-    const unsigned char *d = (const unsigned char *)PyBytes_AS_STRING(arg);
-    Py_ssize_t pos, end, count;
-    if (container(d, PyBytes_GET_SIZE(arg), 1, 4, &pos, &end, &count) < 0) {
-        Py_RETURN_NONE;
-    }
     PyObject *slots[ACK_SLOTS] = {NULL};
-    int rc = read_ies(d, pos, end, count, ack_slot, "rfoo", slots, ACK_SLOTS, 0x3);
-    if (rc == -2) {
-        return NULL;
-    }
-    if (rc < 0) {
-        Py_RETURN_NONE;
-    }
-    return as_tuple(slots, ACK_SLOTS);
+    return read_pdu(arg, 1, 4, ack_slot, "rfoo", slots, ACK_SLOTS, 0x3);
 }
 
 /* find_ies(pdu, wanted) -> [(value offset, value length) | None per wanted id] | None: the walk of

@@ -2283,12 +2283,16 @@ def _pdu(kind: PduKind, proc: int, body: bytes) -> bytes:
 _CTRL_ACK: Final = (b"\x00\x15\x00\x01\x00", b"\x00\x15\x00\x01\x40")  # RICcontrolAckRequest noAck / ack
 
 
-def _encode_control_request(m: RicControlRequest) -> bytes:
-    rid = m.request_id
-    parts = [
+def _id_ies(rid: RicRequestId, ran_function_id: int) -> list[bytes]:
+    """The RICrequestID and RANfunctionID IEs that open the hot-path messages' containers."""
+    return [
         b"\x00\x1d\x00\x05\x00" + rid.requestor_id.to_bytes(2, "big") + rid.instance_id.to_bytes(2, "big"),
-        b"\x00\x05\x00\x02" + m.ran_function_id.to_bytes(2, "big"),
+        b"\x00\x05\x00\x02" + ran_function_id.to_bytes(2, "big"),
     ]
+
+
+def _encode_control_request(m: RicControlRequest) -> bytes:
+    parts = _id_ies(m.request_id, m.ran_function_id)
     if m.call_process_id is not None:
         parts.append(b"\x00\x14\x00" + _len_prefixed(_len_prefixed(m.call_process_id)))
     parts.append(b"\x00\x16\x00" + _len_prefixed(_len_prefixed(m.header)))
@@ -2299,11 +2303,7 @@ def _encode_control_request(m: RicControlRequest) -> bytes:
 
 
 def _encode_control_ack(m: RicControlAcknowledge) -> bytes:
-    rid = m.request_id
-    parts = [
-        b"\x00\x1d\x00\x05\x00" + rid.requestor_id.to_bytes(2, "big") + rid.instance_id.to_bytes(2, "big"),
-        b"\x00\x05\x00\x02" + m.ran_function_id.to_bytes(2, "big"),
-    ]
+    parts = _id_ies(m.request_id, m.ran_function_id)
     if m.call_process_id is not None:
         parts.append(b"\x00\x14\x00" + _len_prefixed(_len_prefixed(m.call_process_id)))
     if m.outcome is not None:
@@ -2315,12 +2315,8 @@ _IND_TYPE: Final = (b"\x00\x1c\x00\x01\x00", b"\x00\x1c\x00\x01\x40")  # RICindi
 
 
 def _encode_indication(m: RicIndication) -> bytes:
-    rid = m.request_id
-    parts = [
-        b"\x00\x1d\x00\x05\x00" + rid.requestor_id.to_bytes(2, "big") + rid.instance_id.to_bytes(2, "big"),
-        b"\x00\x05\x00\x02" + m.ran_function_id.to_bytes(2, "big"),
-        b"\x00\x0f\x00\x01" + bytes((m.action_id,)),
-    ]
+    parts = _id_ies(m.request_id, m.ran_function_id)
+    parts.append(b"\x00\x0f\x00\x01" + bytes((m.action_id,)))
     if m.sn is not None:
         parts.append(b"\x00\x1b\x00\x02" + m.sn.to_bytes(2, "big"))
     parts.append(_IND_TYPE[int(m.indication_type)])
