@@ -382,13 +382,12 @@ static Py_ssize_t octets_ie_size(Py_ssize_t n) { return 3 + len_size(len_size(n)
 
 /* A RICcontrol PDU of alternative `first` (0x00 initiating, 0x20 successful) whose value holds `parts` IEs in
  * `body` octets, the first two RICrequestID and RANfunctionID: the new bytes object and, in *w, where the rest
- * of its IEs go. NULL with *w NULL when body needs a fragmented length (Python then encodes it), NULL with an
- * error set when out of memory. */
+ * of its IEs go. None when body needs a fragmented length (Python then encodes it), NULL when out of memory. */
 static PyObject *control_pdu(unsigned char first, Py_ssize_t body, int parts, long requestor, long instance,
                              long function, unsigned char **w) {
     *w = NULL;
     if (body >= 16384) {
-        return NULL;
+        Py_RETURN_NONE; /* a fragmented length: Python encodes it */
     }
     PyObject *out = PyBytes_FromStringAndSize(NULL, 3 + len_size(body) + body);
     if (out == NULL) {
@@ -469,11 +468,8 @@ static PyObject *control_request(PyObject *self, PyObject *const *args, Py_ssize
     }
     unsigned char *w;
     PyObject *out = control_pdu(0x00, body, parts, requestor, instance, function, &w);
-    if (out == NULL) {
-        if (PyErr_Occurred()) {
-            return NULL;
-        }
-        Py_RETURN_NONE; /* a fragmented length: Python */
+    if (out == NULL || out == Py_None) {
+        return out;
     }
     if (nc >= 0) {
         w = put_octets_ie(w, 20, PyBytes_AS_STRING(cpid), nc);
@@ -522,11 +518,8 @@ static PyObject *control_ack_pdu(PyObject *self, PyObject *const *args, Py_ssize
     }
     unsigned char *w;
     PyObject *out = control_pdu(0x20, body, parts, requestor, instance, function, &w);
-    if (out == NULL) {
-        if (PyErr_Occurred()) {
-            return NULL;
-        }
-        Py_RETURN_NONE; /* a fragmented length: Python */
+    if (out == NULL || out == Py_None) {
+        return out;
     }
     if (nc >= 0) {
         w = put_octets_ie(w, 20, PyBytes_AS_STRING(cpid), nc);
